@@ -1,0 +1,3 @@
+from tinyrig.cli.main import main
+
+main()
