@@ -1,0 +1,16 @@
+"""Byte streams to devices, all behind the :class:`Transport` protocol."""
+
+from tinyrig.transport.base import Transport
+from tinyrig.transport.errors import (
+    LinkClosedError,
+    PortBusyError,
+    PortNotFoundError,
+    PortPermissionError,
+    TransportError,
+)
+from tinyrig.transport.serial_port import DEFAULT_BAUDRATE, SerialTransport, list_ports
+
+__all__ = [
+    "DEFAULT_BAUDRATE", "LinkClosedError", "PortBusyError", "PortNotFoundError",
+    "PortPermissionError", "SerialTransport", "Transport", "TransportError", "list_ports",
+]

@@ -1,0 +1,156 @@
+"""PlatformIO pre-script: the TFLM library and the exported model, from outside the repo.
+
+Inputs (environment variables, set by ``tinyrig.build.firmware.build_firmware``):
+
+- ``TINYRIG_TFLM_DIR``: a TFLM tree made by ``create_tflm_tree.py`` (reference or CMSIS-NN);
+  ``tinyrig.build.tflm.tflm_tree()`` resolves it. Never copied into the repo.
+- ``TINYRIG_MODEL_DIR``: the output of ``tinyrig.model.export.export_model`` (``tinyrig_model.h``
+  and friends).
+
+The platform builder (``firmware/platforms/*``) sets the toolchain and CPU flags and then calls
+``env.BuildProgram()``; this script wraps that call so the TFLM library is compiled with the
+final toolchain but *before* the project's ``build_flags`` are applied. TFLM objects therefore
+depend only on (TFLM tree, toolchain, CPU, the flags below), which keeps them shareable through
+``build_cache_dir`` across models and build directories. Project option ``custom_tflm_kernels``
+selects ``reference`` or ``cmsis_nn`` kernels (the latter needs ``TINYRIG_TFLM_CMSIS_NN_DIR``).
+"""
+
+import os
+
+Import("env")  # noqa: F821  (SCons injects Import)
+
+# Flags TFLM was verified with (0 warnings). TF_LITE_STATIC_MEMORY changes TfLiteTensor's layout,
+# so it goes to every translation unit, ours included.
+TFLM_ABI_DEFINES = ["TF_LITE_STATIC_MEMORY", "TF_LITE_DISABLE_X86_NEON", "NDEBUG"]
+TFLM_CCFLAGS = ["-Os", "-ffunction-sections", "-fdata-sections"]
+TFLM_CXXFLAGS = ["-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics"]
+# The platform supplies these (DebugLog, ticks) through the firmware's HAL instead.
+TFLM_PLATFORM_SOURCES = [
+    "tensorflow/lite/micro/debug_log.cc",
+    "tensorflow/lite/micro/micro_time.cc",
+    "tensorflow/lite/micro/system_setup.cc",
+    "tensorflow/lite/micro/cortex_m_generic/",
+    "tensorflow/lite/micro/test_helpers.cc",
+    "tensorflow/lite/micro/test_helper_custom_ops.cc",
+    "tensorflow/lite/micro/fake_micro_context.cc",
+    "tensorflow/lite/micro/mock_micro_graph.cc",
+]
+
+
+def _required_dir(variable):
+    value = os.environ.get(variable, "")
+    if not value or not os.path.isdir(value):
+        sys_exit("tinyrig: set %s to a directory (got %r); build through "
+                 "`tinyrig build` or tinyrig.build.firmware.build_firmware()" % (variable, value))
+    return os.path.realpath(value)
+
+
+def sys_exit(message):
+    print("Error: " + message)
+    env.Exit(1)
+
+
+def _kernels():
+    kernels = env.GetProjectOption("custom_tflm_kernels", "reference")
+    if kernels not in ("reference", "cmsis_nn"):
+        sys_exit("custom_tflm_kernels must be reference or cmsis_nn, not %r" % kernels)
+    return kernels
+
+
+def _tflm_root():
+    if _kernels() == "cmsis_nn":
+        return _required_dir("TINYRIG_TFLM_CMSIS_NN_DIR")
+    return _required_dir("TINYRIG_TFLM_DIR")
+
+
+def _include_dirs(root):
+    third = os.path.join(root, "third_party")
+    dirs = [root] + [os.path.join(third, d) for d in ("flatbuffers/include", "gemmlowp",
+                                                       "kissfft", "ruy")]
+    if _kernels() == "cmsis_nn":
+        dirs += [
+            os.path.join(third, "cmsis_nn"),
+            os.path.join(third, "cmsis_nn/Include"),
+            os.path.join(third, "cmsis"),
+            os.path.join(third, "cmsis/CMSIS/Core/Include"),
+            os.path.join(third, "cmsis/Cortex_DFP/Device", _cmsis_device(), "Include"),
+        ]
+    return dirs
+
+
+def _cmsis_device():
+    return env.BoardConfig().get("build.cmsis_device")
+
+
+def _kernel_defines():
+    if _kernels() != "cmsis_nn":
+        return []
+    device = _cmsis_device()  # e.g. ARMCM4
+    core = device.replace("ARMCM", "")
+    return [
+        "CMSIS_NN",
+        "KERNELS_OPTIMIZED_FOR_SPEED",
+        ("CPU_M%s" % core, 1),
+        device,
+        ("CMSIS_DEVICE_ARM_CORTEX_M_XX_HEADER_FILE", env.StringifyMacro("%s.h" % device)),
+        ("ARM_NN_ENABLE_F16", 0),
+        ("ARM_NN_ENABLE_F32", 0),
+    ]
+
+
+def _build_tflm(program_env):
+    root = _tflm_root()
+    lib_env = program_env.Clone()
+    lib_env.Append(
+        CPPDEFINES=TFLM_ABI_DEFINES + _kernel_defines(),
+        CCFLAGS=TFLM_CCFLAGS,
+        CXXFLAGS=TFLM_CXXFLAGS,
+        CFLAGS=["-std=c11"],
+        CPPPATH=_include_dirs(root),
+    )
+    src_filter = ["-<*>", "+<tensorflow/>", "+<signal/>", "+<third_party/cmsis_nn/Source/>"]
+    src_filter += ["-<%s>" % path for path in TFLM_PLATFORM_SOURCES]
+    library = lib_env.BuildLibrary(os.path.join("$BUILD_DIR", "tflm"), root, src_filter)
+    return root, library
+
+
+def _build_model(program_env, tflm_root):
+    model_dir = _required_dir("TINYRIG_MODEL_DIR")
+    if not os.path.isfile(os.path.join(model_dir, "tinyrig_model.h")):
+        sys_exit("TINYRIG_MODEL_DIR=%s has no tinyrig_model.h" % model_dir)
+    model_env = program_env.Clone()
+    model_env.Append(
+        CPPDEFINES=TFLM_ABI_DEFINES + _kernel_defines(),
+        CCFLAGS=TFLM_CCFLAGS,
+        CXXFLAGS=TFLM_CXXFLAGS,
+        CPPPATH=[model_dir] + _include_dirs(tflm_root),
+    )
+    library = model_env.BuildLibrary(os.path.join("$BUILD_DIR", "model"), model_dir, "+<*.cc>")
+    return model_dir, library
+
+
+_platform_build_program = env.BuildProgram
+
+
+def build_program_with_tflm(program_env):
+    tflm_root, tflm_library = _build_tflm(program_env)
+    model_dir, model_library = _build_model(program_env, tflm_root)
+    # Our sources include TFLM headers as system headers: -Werror applies to our code only.
+    system_includes = []
+    for directory in _include_dirs(tflm_root):
+        system_includes += ["-isystem", directory]
+    program_env.Append(
+        CPPDEFINES=TFLM_ABI_DEFINES + _kernel_defines(),
+        CPPPATH=[model_dir],
+        CCFLAGS=system_includes,
+        CXXFLAGS=TFLM_CXXFLAGS,
+    )
+    # Model first: it references TFLM symbols (op registrations).
+    program_env.Prepend(LIBS=[model_library, tflm_library])
+    return _platform_build_program()
+
+
+env.AddMethod(build_program_with_tflm, "BuildProgram")
+# One .sconsign per build directory: the default puts it in the shared build cache, where two
+# concurrent builds would overwrite each other's records.
+env.SConsignFile(os.path.join("$BUILD_DIR", ".sconsign-tinyrig"))

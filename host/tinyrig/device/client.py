@@ -1,0 +1,324 @@
+"""The host side of a protocol session over any Transport.
+
+:class:`DeviceClient` owns sequencing, retries, timeouts and resynchronisation; every method
+maps to a request in docs/protocol.md and returns a typed value or raises a DeviceError.
+"""
+
+from __future__ import annotations
+
+import secrets
+import struct
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tinyrig.device.errors import (
+    DeviceRejectedError,
+    DeviceResetError,
+    DeviceTimeoutError,
+)
+from tinyrig.protocol import (
+    BASELINE_MAX_PAYLOAD,
+    PROTOCOL_VERSION,
+    DeviceInfo,
+    DeviceStats,
+    ErrorCode,
+    ErrorReply,
+    Frame,
+    FrameDecoder,
+    FrameError,
+    GetOutput,
+    Hello,
+    HelloReply,
+    InferReply,
+    InvokeTiming,
+    Log,
+    MessageType,
+    ProfileEntry,
+    ProfileReply,
+    ProtocolError,
+    SetInput,
+    VersionMismatchError,
+    encode_frame,
+    reply_type,
+    wire_size,
+)
+from tinyrig.transport import Transport
+
+# Conservative rate for links without a nominal one (ptys, sockets): QEMU's UART moves about
+# 30 us per byte, so this overestimates wire time on every emulator we run.
+FALLBACK_BYTES_PER_SECOND = 20_000.0
+# Round trip floor: scheduling, USB-serial latency timers (16 ms on FTDI), emulator wake-up.
+LATENCY_FLOOR_SECONDS = 0.5
+FIRST_INVOKE_SECONDS = 60.0
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class LinkCounters:
+    """Host-side view of link health for this session."""
+
+    frames_sent: int
+    frames_received: int
+    bad_frames: int
+    retries: int
+
+
+class DeviceClient:
+    """One protocol session. Call :meth:`connect` first."""
+
+    def __init__(self, transport: Transport, *, window: int = 4,
+                 on_log: Callable[[Log], None] | None = None) -> None:
+        self.transport = transport
+        self.window = max(1, window)
+        self.on_log = on_log
+        self._decoder = FrameDecoder()
+        self._inbox: deque[Frame] = deque()
+        self._seq = 0
+        self._nonce = 0
+        self._info: DeviceInfo | None = None
+        self._last_invoke_seconds: float | None = None
+        self._sent = 0
+        self._retries = 0
+
+    # -- session -------------------------------------------------------------------------
+
+    @property
+    def info(self) -> DeviceInfo:
+        if self._info is None:
+            raise RuntimeError("DeviceClient.connect() was not called")
+        return self._info
+
+    @property
+    def max_payload(self) -> int:
+        return self._info.max_payload if self._info else BASELINE_MAX_PAYLOAD
+
+    def counters(self) -> LinkCounters:
+        return LinkCounters(self._sent, self._decoder.frames_ok, self._decoder.frames_bad,
+                            self._retries)
+
+    def connect(self, timeout: float = 10.0) -> DeviceInfo:
+        """Open a session (HELLO), retrying until the device answers or ``timeout`` passes.
+
+        A board may still be booting (QEMU takes ~0.5 s), so early silence is expected.
+        """
+        deadline = time.monotonic() + timeout
+        attempt_timeout = 0.25
+        attempts = 0
+        self.transport.write(b"\x00")  # flush any half-received frame on the device
+        while True:
+            attempts += 1
+            self._nonce = secrets.randbits(32)
+            seq = self._send(MessageType.HELLO, Hello(self._nonce).encode())
+            wait_until = min(deadline, time.monotonic() + attempt_timeout)
+            frame = self._await_reply(seq, MessageType.HELLO, wait_until, session=False)
+            if frame is not None:
+                reply = HelloReply.decode(frame.payload)
+                if reply.nonce == self._nonce:
+                    if reply.info.protocol_version != PROTOCOL_VERSION:
+                        raise VersionMismatchError(PROTOCOL_VERSION, reply.info.protocol_version)
+                    self._info = reply.info
+                    return reply.info
+            if time.monotonic() >= deadline:
+                raise DeviceTimeoutError("HELLO", attempt_timeout, attempts,
+                                         url=self.transport.url)
+            attempt_timeout = min(attempt_timeout * 2, 2.0)
+
+    def refresh_info(self) -> DeviceInfo:
+        self._info = DeviceInfo.decode(self.request(MessageType.INFO))
+        return self._info
+
+    # -- requests ------------------------------------------------------------------------
+
+    def ping(self, data: bytes = b"") -> bytes:
+        return self.request(MessageType.PING, data, reply_bytes=len(data))
+
+    def stats(self) -> DeviceStats:
+        return DeviceStats.decode(self.request(MessageType.STATS, reply_bytes=32))
+
+    def profile(self) -> list[ProfileEntry]:
+        entries: list[ProfileEntry] = []
+        while True:
+            reply = ProfileReply.decode(
+                self.request(MessageType.PROFILE, struct.pack("<H", len(entries)),
+                             reply_bytes=self.max_payload))
+            entries.extend(reply.entries)
+            if len(entries) >= reply.total or not reply.entries:
+                return entries
+
+    def reset(self) -> None:
+        """Ask the device to reboot; the session ends (a later request must reconnect)."""
+        self.request(MessageType.RESET, attempts=1)
+        self._info = None
+
+    def invoke(self) -> InvokeTiming:
+        timing = InvokeTiming.decode(
+            self.request(MessageType.INVOKE, reply_bytes=8, device_seconds=self._invoke_budget()))
+        self._note_invoke(timing)
+        return timing
+
+    def set_input(self, tensor: int, data: bytes) -> None:
+        chunk = self.max_payload - 5
+        self.pipeline([(MessageType.SET_INPUT,
+                        SetInput(tensor, offset, data[offset:offset + chunk]).encode(), 0)
+                       for offset in range(0, len(data), chunk)])
+
+    def get_output(self, tensor: int, length: int) -> bytes:
+        chunk = self.max_payload
+        replies = self.pipeline([
+            (MessageType.GET_OUTPUT, GetOutput(tensor, offset, size).encode(), size)
+            for offset in range(0, length, chunk)
+            for size in [min(chunk, length - offset)]])
+        data = b"".join(replies)
+        if len(data) != length:
+            raise ProtocolError(f"GET_OUTPUT returned {len(data)} bytes, expected {length}")
+        return data
+
+    def infer(self, inputs: Sequence[bytes]) -> tuple[InvokeTiming, list[bytes]]:
+        """Run one inference: INFER in one round trip when it fits, else the chunked path."""
+        info = self.info
+        out_sizes = [spec.nbytes for spec in info.outputs]
+        request = b"".join(inputs)
+        if len(request) <= self.max_payload and sum(out_sizes) + 8 <= self.max_payload:
+            reply = InferReply.decode(self.request(
+                MessageType.INFER, request, reply_bytes=sum(out_sizes) + 8,
+                device_seconds=self._invoke_budget()))
+            if len(reply.outputs) != sum(out_sizes):
+                raise ProtocolError(f"INFER returned {len(reply.outputs)} output bytes, "
+                                    f"expected {sum(out_sizes)}")
+            self._note_invoke(reply.timing)
+            outputs, offset = [], 0
+            for size in out_sizes:
+                outputs.append(reply.outputs[offset:offset + size])
+                offset += size
+            return reply.timing, outputs
+        for index, data in enumerate(inputs):
+            self.set_input(index, data)
+        timing = self.invoke()
+        return timing, [self.get_output(i, size) for i, size in enumerate(out_sizes)]
+
+    # -- machinery -----------------------------------------------------------------------
+
+    def request(self, mtype: MessageType, payload: bytes = b"", *, reply_bytes: int = 0,
+                device_seconds: float = 0.0, attempts: int = ATTEMPTS) -> bytes:
+        """Send one request and return the reply payload, retrying idempotent requests."""
+        timeout = self._timeout(len(payload), reply_bytes, device_seconds)
+        for attempt in range(attempts):
+            if attempt:
+                self._retries += 1
+            seq = self._send(mtype, payload)
+            frame = self._await_reply(seq, mtype, time.monotonic() + timeout)
+            if frame is not None:
+                return frame.payload
+        raise DeviceTimeoutError(mtype.name, timeout, attempts, url=self.transport.url)
+
+    def pipeline(self, requests: Sequence[tuple[MessageType, bytes, int]]) -> list[bytes]:
+        """Send idempotent requests with up to ``window`` in flight; replies in request order.
+
+        Each item is (type, payload, expected reply bytes). A request whose reply does not
+        arrive in time is retried on its own by :meth:`request`.
+        """
+        results: list[bytes | None] = [None] * len(requests)
+        in_flight: dict[int, tuple[int, float]] = {}  # seq -> (index, deadline)
+        next_index = 0
+        while next_index < len(requests) or in_flight:
+            while next_index < len(requests) and len(in_flight) < self.window:
+                mtype, payload, reply_bytes = requests[next_index]
+                seq = self._send(mtype, payload)
+                # Requests queue behind each other on the wire: budget for the whole window.
+                timeout = self._timeout(len(payload), reply_bytes) * self.window
+                in_flight[seq] = (next_index, time.monotonic() + timeout)
+                next_index += 1
+            oldest_seq = min(in_flight, key=lambda s: in_flight[s][1])
+            index, deadline = in_flight[oldest_seq]
+            frame = self._await_any(set(in_flight), requests, in_flight, deadline)
+            if frame is None:
+                del in_flight[oldest_seq]
+                mtype, payload, reply_bytes = requests[index]
+                self._retries += 1
+                results[index] = self.request(mtype, payload, reply_bytes=reply_bytes)
+                continue
+            done_index, _ = in_flight.pop(frame.seq)
+            results[done_index] = frame.payload
+        return [r if r is not None else b"" for r in results]
+
+    def _await_any(self, seqs: set[int], requests: Sequence[tuple[MessageType, bytes, int]],
+                   in_flight: dict[int, tuple[int, float]], deadline: float) -> Frame | None:
+        while True:
+            frame = self._next_frame(deadline)
+            if frame is None:
+                return None
+            if self._handle_unsolicited(frame, "a transfer"):
+                continue
+            if frame.seq in seqs:
+                mtype = requests[in_flight[frame.seq][0]][0]
+                self._check_reply(frame, mtype)
+                return frame
+
+    def _await_reply(self, seq: int, mtype: MessageType, deadline: float, *,
+                     session: bool = True) -> Frame | None:
+        while True:
+            frame = self._next_frame(deadline)
+            if frame is None:
+                return None
+            if session and self._handle_unsolicited(frame, mtype.name):
+                continue
+            if frame.type in (MessageType.BOOT, MessageType.LOG):
+                continue
+            if frame.seq != seq:
+                continue  # a stale or duplicated reply to an earlier request
+            self._check_reply(frame, mtype)
+            return frame
+
+    def _check_reply(self, frame: Frame, mtype: MessageType) -> None:
+        if frame.type == MessageType.ERROR:
+            error = ErrorReply.decode(frame.payload)
+            if error.code == ErrorCode.NO_SESSION:
+                raise DeviceResetError(self.transport.url, mtype.name)
+            if error.code == ErrorCode.BAD_VERSION:
+                raise VersionMismatchError(PROTOCOL_VERSION, error.arg)
+            raise DeviceRejectedError(error.code, mtype, error.arg, error.detail,
+                                      url=self.transport.url)
+        if frame.type != reply_type(mtype):
+            raise ProtocolError(f"reply of type {frame.type:#04x} to {mtype.name}")
+
+    def _handle_unsolicited(self, frame: Frame, during: str) -> bool:
+        if frame.type == MessageType.BOOT and frame.seq == 0:
+            raise DeviceResetError(self.transport.url, during)
+        if frame.type == MessageType.LOG and frame.seq == 0:
+            if self.on_log is not None:
+                self.on_log(Log.decode(frame.payload))
+            return True
+        return False
+
+    def _next_frame(self, deadline: float) -> Frame | None:
+        while not self._inbox:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            data = self.transport.read(65536, remaining)
+            for item in self._decoder.feed(data):
+                if not isinstance(item, FrameError):
+                    self._inbox.append(item)
+        return self._inbox.popleft()
+
+    def _send(self, mtype: MessageType, payload: bytes) -> int:
+        self._seq = self._seq % 0xFFFF + 1  # 1..65535: seq 0 is for unsolicited frames
+        self.transport.write(encode_frame(Frame(int(mtype), self._seq, payload)))
+        self._sent += 1
+        return self._seq
+
+    def _timeout(self, request_bytes: int, reply_bytes: int, device_seconds: float = 0.0
+                 ) -> float:
+        rate = self.transport.bytes_per_second or FALLBACK_BYTES_PER_SECOND
+        wire = (wire_size(request_bytes) + wire_size(reply_bytes)) / rate
+        return 2 * wire + LATENCY_FLOOR_SECONDS + device_seconds
+
+    def _invoke_budget(self) -> float:
+        if self._last_invoke_seconds is None:
+            return FIRST_INVOKE_SECONDS
+        return 4 * self._last_invoke_seconds + 1.0
+
+    def _note_invoke(self, timing: InvokeTiming) -> None:
+        self._last_invoke_seconds = timing.micros / 1e6

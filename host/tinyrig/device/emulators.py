@@ -1,0 +1,130 @@
+"""Start emulated boards: the native firmware as a host process, or QEMU running the
+Cortex-M image. Both expose their UART on a pseudo-terminal, exactly like a USB serial port."""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinyrig.device.errors import EmulatorError
+
+NATIVE_UART_LINE = re.compile(rb"tinyrig-uart: (/dev/\S+)")
+QEMU_UART_LINE = re.compile(rb"char device redirected to (/dev/\S+)")
+# QEMU machine name -> PlatformIO environment that builds firmware for it.
+QEMU_MACHINES: dict[str, str] = {"mps2-an386": "qemu-m4"}
+DEFAULT_QEMU_MACHINE = "mps2-an386"
+
+
+@dataclass
+class EmulatedBoard:
+    """A running emulator process and the pty its UART is on."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    uart: str
+    _output: deque[str] = field(default_factory=lambda: deque(maxlen=40))
+
+    def output_tail(self) -> str:
+        return "\n".join(self._output)
+
+    def exit_description(self) -> str | None:
+        """How the process ended, or None while it runs."""
+        code = self.process.poll()
+        if code is None:
+            return None
+        if code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exited with status {code}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def _start(name: str, argv: list[str], pattern: re.Pattern[bytes], timeout: float
+           ) -> EmulatedBoard:
+    try:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    except OSError as exc:
+        raise EmulatorError(f"cannot start {name}: {exc}") from None
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    uart: str | None = None
+    while uart is None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not selector.select(remaining):
+            process.kill()
+            raise EmulatorError(f"{name} did not report its UART within {timeout:.0f} s",
+                                hint=f"its output was: {seen[-400:].decode(errors='replace')}")
+        chunk = os.read(process.stdout.fileno(), 4096)
+        if not chunk:
+            process.wait()
+            board = EmulatedBoard(name, process, "")
+            raise EmulatorError(
+                f"{name} {board.exit_description()} before opening its UART",
+                hint=seen[-400:].decode(errors="replace").strip() or None)
+        seen += chunk
+        match = pattern.search(seen)
+        if match:
+            uart = match.group(1).decode()
+    selector.close()
+    board = EmulatedBoard(name, process, uart)
+    board._output.extend(seen.decode(errors="replace").splitlines())
+
+    def drain() -> None:
+        # Keep the pipe from filling up, and keep the last lines for error messages.
+        assert process.stdout is not None
+        for line in process.stdout:
+            board._output.append(line.decode(errors="replace").rstrip())
+
+    threading.Thread(target=drain, name=f"{name}-output", daemon=True).start()
+    return board
+
+
+def launch_native(elf: Path, *, timeout: float = 10.0) -> EmulatedBoard:
+    """Run the firmware compiled for the host; it serves the protocol on a pty."""
+    if not elf.is_file():
+        raise EmulatorError(f"native firmware {elf} does not exist",
+                            hint="build it with `tinyrig build --target native --model M`")
+    return _start("native firmware", [str(elf)], NATIVE_UART_LINE, timeout)
+
+
+def qemu_command(elf: Path, machine: str, serial: str = "pty") -> list[str]:
+    """The QEMU command line; a user or rig can run the same by hand."""
+    return ["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none",
+            "-kernel", str(elf), "-serial", serial]
+
+
+def launch_qemu(elf: Path, *, machine: str = DEFAULT_QEMU_MACHINE, timeout: float = 15.0
+                ) -> EmulatedBoard:
+    """Boot the Cortex-M image in QEMU with UART0 on a pty."""
+    if shutil.which("qemu-system-arm") is None:
+        raise EmulatorError("qemu-system-arm is not installed",
+                            hint="sudo apt-get install qemu-system-arm")
+    if machine not in QEMU_MACHINES:
+        raise EmulatorError(f"unknown QEMU board '{machine}'",
+                            hint=f"supported: {', '.join(QEMU_MACHINES)}")
+    if not elf.is_file():
+        raise EmulatorError(f"firmware image {elf} does not exist")
+    return _start(f"QEMU {machine}", qemu_command(elf, machine), QEMU_UART_LINE, timeout)

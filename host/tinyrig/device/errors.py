@@ -1,0 +1,71 @@
+"""Exceptions of the device layer: sessions, replies, emulators and inputs."""
+
+from __future__ import annotations
+
+from tinyrig.errors import TinyrigError
+from tinyrig.protocol.messages import ErrorCode, MessageType
+
+
+class DeviceError(TinyrigError):
+    """Talking to a device failed."""
+
+
+class DeviceTimeoutError(DeviceError):
+    """No valid reply arrived in time, after every retry."""
+
+    def __init__(self, request: str, seconds: float, attempts: int, *, url: str) -> None:
+        super().__init__(
+            f"{url}: no reply to {request} after {attempts} attempt(s) "
+            f"({seconds:.1f} s each)",
+            hint="is the device running tinyrig firmware at the right baud rate? "
+                 "`tinyrig info --device URL` checks the link",
+        )
+        self.request = request
+        self.seconds = seconds
+        self.attempts = attempts
+
+
+class DeviceResetError(DeviceError):
+    """The device rebooted during the session; state sent before the reset is gone."""
+
+    def __init__(self, url: str, during: str) -> None:
+        super().__init__(f"{url}: the device reset during {during}",
+                         hint="check its power and watchdog, then retry")
+        self.during = during
+
+
+class DeviceRejectedError(DeviceError):
+    """The device answered with a typed ERROR reply."""
+
+    def __init__(self, code: ErrorCode | int, request: MessageType | int, arg: int,
+                 detail: str, *, url: str) -> None:
+        name = code.name if isinstance(code, ErrorCode) else f"code {code}"
+        request_name = request.name if isinstance(request, MessageType) else f"{request:#04x}"
+        text = f"{url}: device rejected {request_name}: {name}"
+        if detail:
+            text += f" ({detail})"
+        super().__init__(text, hint=_HINTS.get(code))
+        self.code = code
+        self.request = request
+        self.arg = arg
+        self.detail = detail
+
+
+_HINTS: dict[ErrorCode | int, str] = {
+    ErrorCode.ARENA_TOO_SMALL: "rebuild with the size `tinyrig arena MODEL` measures",
+    ErrorCode.NO_MODEL: "flash firmware built with a model, or upload one",
+    ErrorCode.MODEL_INVALID: "run `tinyrig check MODEL` to see what the firmware cannot run",
+    ErrorCode.BAD_VERSION: "flash firmware built by this version of tinyrig",
+}
+
+
+class ModelMismatchError(DeviceError):
+    """The device runs another model than the one the user asked for."""
+
+
+class EmulatorError(DeviceError):
+    """An emulated board (native process or QEMU) failed to start or died."""
+
+
+class InputError(DeviceError):
+    """Input arrays that do not fit the model's input tensors."""

@@ -1,0 +1,89 @@
+"""A device that runs tinyrig firmware and speaks the wire protocol over a Transport."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+
+import numpy as np
+
+from tinyrig.device.base import Array, Inference, decode_outputs
+from tinyrig.device.client import DeviceClient
+from tinyrig.device.emulators import EmulatedBoard
+from tinyrig.device.errors import EmulatorError, InputError
+from tinyrig.errors import TinyrigError
+from tinyrig.protocol import DeviceInfo, DeviceStats, ProfileEntry
+from tinyrig.transport import Transport
+
+
+class RemoteDevice:
+    """Firmware on the other end of a transport; may own the process emulating the board."""
+
+    def __init__(self, transport: Transport, *, url: str | None = None,
+                 board: EmulatedBoard | None = None,
+                 connect_timeout: float = 10.0) -> None:
+        self._url = url or transport.url
+        self.transport = transport
+        self.board = board
+        self.client = DeviceClient(transport)
+        try:
+            with self._guard("connect"):
+                self.client.connect(timeout=connect_timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        """Explain link failures by the emulator's death when that is what happened."""
+        try:
+            yield
+        except TinyrigError:
+            ended = self.board.exit_description() if self.board else None
+            if self.board is None or ended is None:
+                raise
+            raise EmulatorError(f"{self.board.name} {ended} during {what}",
+                                hint=self.board.output_tail()[-600:] or None) from None
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def info(self) -> DeviceInfo:
+        return self.client.info
+
+    def infer(self, inputs: Sequence[Array]) -> Inference:
+        info = self.client.info
+        if len(inputs) != len(info.inputs):
+            raise InputError(f"the model has {len(info.inputs)} input(s), {len(inputs)} given")
+        raw = []
+        for index, (spec, array) in enumerate(zip(info.inputs, inputs, strict=True)):
+            data = np.ascontiguousarray(array, dtype=spec.dtype.numpy).tobytes()
+            if len(data) != spec.nbytes:
+                raise InputError(f"input {index} expects {spec.nbytes} bytes "
+                                 f"({spec.describe()}), got {len(data)}")
+            raw.append(data)
+        with self._guard("inference"):
+            timing, outputs = self.client.infer(raw)
+        return Inference(decode_outputs(info, outputs), timing.ticks, timing.micros)
+
+    def profile(self) -> list[ProfileEntry]:
+        with self._guard("PROFILE"):
+            return self.client.profile()
+
+    def stats(self) -> DeviceStats:
+        with self._guard("STATS"):
+            return self.client.stats()
+
+    def close(self) -> None:
+        self.transport.close()
+        if self.board is not None:
+            self.board.stop()
+
+    def __enter__(self) -> RemoteDevice:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

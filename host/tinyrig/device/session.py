@@ -1,0 +1,80 @@
+"""Running a batch on a device and comparing it with the host reference: the library API
+behind ``tinyrig run``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyrig.device.base import Array, Device
+from tinyrig.device.errors import InputError
+from tinyrig.device.tensors import prepare_batch
+from tinyrig.protocol import DeviceInfo
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    inputs: list[Array]
+    outputs: list[Array]
+    reference: list[Array] | None
+    micros: int | None
+    ticks: int | None
+
+    @property
+    def matches(self) -> bool | None:
+        """Bit-exact equality with the reference (None when no reference was run)."""
+        if self.reference is None:
+            return None
+        return all(np.array_equal(a, b) and a.dtype == b.dtype
+                   for a, b in zip(self.outputs, self.reference, strict=True))
+
+
+@dataclass(frozen=True)
+class RunReport:
+    device: str
+    model: str
+    info: DeviceInfo
+    samples: list[SampleResult]
+
+    @property
+    def mismatches(self) -> int:
+        return sum(1 for s in self.samples if s.matches is False)
+
+    @property
+    def compared(self) -> bool:
+        return any(s.reference is not None for s in self.samples)
+
+
+def load_arrays(paths: Sequence[Path]) -> list[Array]:
+    """Load ``.npy`` files (one per model input), or one ``.npz`` holding them in order."""
+    arrays: list[Array] = []
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"input file {path} does not exist")
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise InputError(f"{path} is not a readable .npy/.npz file ({exc})") from None
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                arrays.extend(loaded[key] for key in loaded.files)
+        else:
+            arrays.append(loaded)
+    return arrays
+
+
+def run_batch(device: Device, arrays: Sequence[Array], *, reference: Device | None = None,
+              quantize: bool = False, model_name: str = "") -> RunReport:
+    """Run every sample in ``arrays`` on ``device`` (and on ``reference`` when given)."""
+    info = device.info()
+    samples = prepare_batch(info.inputs, arrays, quantize=quantize)
+    results = []
+    for sample in samples:
+        result = device.infer(sample)
+        expected = reference.infer(sample).outputs if reference is not None else None
+        results.append(SampleResult(sample, result.outputs, expected, result.micros,
+                                    result.ticks))
+    return RunReport(device.url, model_name, info, results)

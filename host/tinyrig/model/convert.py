@@ -1,0 +1,793 @@
+"""Keras / SavedModel -> TFLite conversion with post-training quantization, and its validation.
+
+:func:`convert_model` is the one entry point. It loads a float model (``.keras``, ``.h5``, a
+SavedModel directory, or an existing ``.tflite``), converts it with the TFLite converter
+(full-integer int8 by default: int8 weights, activations, input and output, calibrated on a
+representative set), writes the ``.tflite`` and, when given a validation set, runs the float
+model and the converted model side by side and reports how far apart they are.
+
+The converted model is run by the TFLite Micro interpreter (``tflite_micro``), because what
+TFLM computes is what the device computes. If that package cannot be imported, the LiteRT
+reference kernels without delegates are used instead (bit-exact with TFLM for int8, see
+docs/OFFLINE.md) and the report says so (:attr:`ValidationReport.runtime`).
+
+TensorFlow is imported lazily, only here (the ``convert`` extra). Its native log output is
+captured while it runs and only surfaces inside an error message when conversion fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import time
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final, Literal, cast, get_args
+
+import numpy as np
+
+from tinyrig.errors import MissingExtraError, TinyrigError
+
+__all__ = [
+    "ConversionFailedError",
+    "ConvertError",
+    "ConvertReport",
+    "DatasetError",
+    "ModelLoadError",
+    "Quantization",
+    "TensorInfo",
+    "Timings",
+    "UnsupportedModelError",
+    "ValidationReport",
+    "convert_model",
+    "load_samples",
+]
+
+Quantization = Literal["int8", "int16x8", "float16", "none"]
+QUANTIZATIONS: Final[tuple[str, ...]] = get_args(Quantization)
+SourceFormat = Literal["keras", "h5", "saved_model", "tflite"]
+Task = Literal["classification", "regression"]
+Runtime = Literal["tflm", "litert-reference"]
+
+#: Called with a short description of each stage ("loading model", "calibrating", ...).
+ProgressFn = Callable[[str], None]
+
+_TFLITE_MAGIC: Final = b"TFL3"
+_SAMPLE_SEED: Final = 0
+_TFLM_MIN_ARENA: Final = 16 * 1024
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class ConvertError(TinyrigError):
+    """Root of the conversion errors."""
+
+
+class ModelLoadError(ConvertError):
+    """The source model is missing, unreadable or corrupt."""
+
+
+class UnsupportedModelError(ConvertError):
+    """The source is not something this converter handles (format, inputs, requested mode)."""
+
+
+class DatasetError(ConvertError):
+    """A representative or validation set is missing, empty or does not fit the model."""
+
+
+class ConversionFailedError(ConvertError):
+    """The TFLite converter rejected the model (the converter's own message is included)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One input or output tensor of the converted model."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    scale: float
+    zero_point: int
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Wall-clock seconds of each stage."""
+
+    load_s: float
+    convert_s: float
+    validate_s: float
+    total_s: float
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The converted model against the float model (and the labels, when given).
+
+    Classification (output with more than one class and integer labels or no labels):
+    ``top1_agreement`` and accuracies. Regression: absolute errors and cosine similarity of the
+    flattened outputs. Fields that do not apply are ``None``.
+    """
+
+    samples: int
+    task: Task
+    runtime: Runtime
+    top1_agreement: float | None = None
+    float_accuracy: float | None = None
+    quantized_accuracy: float | None = None
+    max_abs_error: float | None = None
+    mean_abs_error: float | None = None
+    cosine: float | None = None
+    float_label_mean_abs_error: float | None = None
+    quantized_label_max_abs_error: float | None = None
+    quantized_label_mean_abs_error: float | None = None
+
+
+@dataclass(frozen=True)
+class ConvertReport:
+    """What :func:`convert_model` did."""
+
+    source: Path
+    output: Path
+    source_format: SourceFormat
+    quantization: Quantization
+    source_bytes: int
+    output_bytes: int
+    parameters: int | None
+    input_dtype: str
+    output_dtype: str
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    calibration_samples: int
+    timings: Timings
+    validation: ValidationReport | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def size_ratio(self) -> float:
+        return self.output_bytes / self.source_bytes if self.source_bytes else 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Quiet TensorFlow
+
+
+@contextlib.contextmanager
+def _captured_native_output() -> Iterator[IO[str]]:
+    """Send fd 1/2 (TensorFlow's C++ logging, converter chatter) and Python prints to a temp file.
+
+    ``sys.stderr`` is pointed at a duplicate of the original fd 2 meanwhile, so Python-level
+    writes to stderr (a progress spinner, our own messages) still reach the terminal.
+    Yields the capture file; read it to put the converter's own words into an error.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    old_stdout, old_stderr = sys.stdout, sys.stderr
+    with contextlib.ExitStack() as stack:
+        capture = stack.enter_context(
+            tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace"))
+        saved = [os.dup(1), os.dup(2)]
+        term = stack.enter_context(
+            os.fdopen(os.dup(saved[1]), "w", buffering=1, encoding="utf-8", errors="replace"))
+        try:
+            os.dup2(capture.fileno(), 1)
+            os.dup2(capture.fileno(), 2)
+            sys.stdout = cast(Any, io.StringIO())
+            if _fileno(old_stderr) == 2:
+                sys.stderr = term
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yield capture
+        finally:
+            sys.stdout, sys.stderr = old_stdout, old_stderr
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
+def _fileno(stream: object) -> int | None:
+    try:
+        return int(stream.fileno())  # type: ignore[attr-defined]
+    except Exception:
+        return None
+
+
+def _converter_message(capture: IO[str], exc: BaseException) -> str:
+    """The most useful line of a converter failure: its 'error:' lines, else the exception."""
+    with contextlib.suppress(Exception):
+        capture.flush()
+        capture.seek(0)
+        lines = [ln.strip() for ln in capture.read().splitlines()]
+        errors = [ln for ln in lines if "error:" in ln.lower()]
+        if errors:
+            return "; ".join(dict.fromkeys(errors))[:600]
+    text = str(exc).strip().splitlines()
+    return (text[-1] if text else type(exc).__name__)[:600]
+
+
+def _import_tensorflow() -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        with _captured_native_output():
+            import tensorflow as tf
+    except ImportError as exc:
+        raise MissingExtraError("convert", "model conversion") from exc
+    with contextlib.suppress(Exception):
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    tf.get_logger().setLevel("ERROR")
+    return tf
+
+
+# --------------------------------------------------------------------------------------------
+# Data sets
+
+
+def _load_array_file(path: Path, *, what: str, key: str = "x") -> np.ndarray:
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"{what} {path} is not a readable .npy/.npz file: {exc}") from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            names = list(loaded.files)
+            if not names:
+                raise DatasetError(f"{what} {path} holds no arrays")
+            return np.asarray(loaded[key if key in names else names[0]])
+    return np.asarray(loaded)
+
+
+def load_samples(path: Path, *, what: str = "representative set") -> np.ndarray:
+    """Load samples from a ``.npy``, a ``.npz`` (array ``x``, else the first) or a directory of
+    ``.npy`` files (each one sample or a batch; concatenated in name order)."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{what} {path} does not exist")
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix == ".npy")
+        if not files:
+            raise DatasetError(f"{what} directory {path} contains no .npy files")
+        parts = [_load_array_file(p, what=what) for p in files]
+        ranks = {p.ndim for p in parts}
+        if len(ranks) != 1:
+            raise DatasetError(f"{what} files in {path} have different ranks {sorted(ranks)}")
+        try:
+            if all(p.shape == parts[0].shape for p in parts) and len(parts) > 1:
+                # One sample per file, unless every file is already a batch of 1+ samples.
+                return np.stack(parts) if parts[0].ndim == 0 or parts[0].shape[0] != 1 \
+                    else np.concatenate(parts)
+            return np.concatenate(parts)
+        except ValueError as exc:
+            raise DatasetError(f"{what} files in {path} do not fit together: {exc}") from None
+    if path.suffix not in (".npy", ".npz"):
+        raise DatasetError(f"{what} {path} must be a .npy, a .npz or a directory of .npy files")
+    return _load_array_file(path, what=what)
+
+
+def _fit_to_input(data: np.ndarray, sample_shape: tuple[int, ...], *, what: str,
+                  path: Path) -> np.ndarray:
+    """Check ``data`` is a batch of samples of ``sample_shape`` (size-1 axes may differ)."""
+    if data.dtype.kind not in "biuf":
+        raise DatasetError(f"{what} {path} has dtype {data.dtype}; expected numbers")
+    if data.ndim == 0 or data.shape[0] == 0 or data.size == 0:
+        raise DatasetError(f"{what} {path} is empty", hint="it needs at least one sample")
+    got = tuple(int(d) for d in data.shape[1:])
+    if got != sample_shape:
+        squeeze = tuple(d for d in got if d != 1)
+        if squeeze != tuple(d for d in sample_shape if d != 1):
+            # A single sample given without its batch axis.
+            if tuple(data.shape) == sample_shape:
+                data = data[np.newaxis]
+            else:
+                raise DatasetError(
+                    f"{what} {path} has samples of shape {got} but the model input expects "
+                    f"{sample_shape}",
+                    hint="the first axis is the sample axis: an array of shape "
+                         f"(N, {', '.join(map(str, sample_shape))})",
+                )
+        else:
+            data = data.reshape((data.shape[0], *sample_shape))
+    data = data.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(data)):
+        raise DatasetError(f"{what} {path} contains NaN or infinite values")
+    return data
+
+
+def _subsample(data: np.ndarray, count: int) -> np.ndarray:
+    """At most ``count`` samples, drawn with a fixed seed (data sets are often sorted)."""
+    if count <= 0 or data.shape[0] <= count:
+        return data
+    idx = np.sort(np.random.default_rng(_SAMPLE_SEED).choice(data.shape[0], count, replace=False))
+    return data[idx]
+
+
+# --------------------------------------------------------------------------------------------
+# Sources
+
+
+@dataclass
+class _Source:
+    format: SourceFormat
+    sample_shape: tuple[int, ...] | None
+    input_dtype: str
+    predict: Callable[[np.ndarray], np.ndarray] | None
+    make_converter: Callable[[], Any] | None
+    parameters: int | None
+    tflite: bytes | None = None
+
+
+def _source_format(src: Path) -> SourceFormat:
+    if src.is_dir():
+        if (src / "saved_model.pb").is_file() or (src / "saved_model.pbtxt").is_file():
+            return "saved_model"
+        raise UnsupportedModelError(
+            f"{src} is a directory but not a SavedModel (no saved_model.pb)")
+    suffix = src.suffix.lower()
+    if suffix == ".keras":
+        return "keras"
+    if suffix in (".h5", ".hdf5"):
+        return "h5"
+    if suffix == ".tflite":
+        return "tflite"
+    raise UnsupportedModelError(
+        f"unsupported model format '{src.suffix or src.name}'",
+        hint="give a .keras or .h5 file, a SavedModel directory or a .tflite file",
+    )
+
+
+def _dir_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _load_keras(tf: Any, src: Path, fmt: SourceFormat) -> _Source:
+    import keras
+
+    if fmt == "keras" and not zipfile.is_zipfile(src):
+        raise ModelLoadError(f"{src} is not a valid .keras file (not a zip archive)",
+                             hint="re-save the model with model.save('model.keras')")
+    try:
+        with _captured_native_output():
+            model = keras.models.load_model(src, compile=False)
+    except ImportError as exc:
+        raise MissingExtraError("convert", f"loading {src.suffix} models ({exc.name})") from None
+    except Exception as exc:
+        raise ModelLoadError(f"cannot load Keras model {src}: {type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": "),
+                             hint="is the file complete and saved by Keras 3 / tf.keras?"
+                             ) from None
+    inputs = list(getattr(model, "inputs", None) or [])
+    if len(inputs) != 1:
+        raise UnsupportedModelError(
+            f"{src} has {len(inputs)} inputs; tinyrig converts single-input models")
+    shape = tuple(inputs[0].shape)
+    if any(d is None for d in shape[1:]):
+        raise UnsupportedModelError(
+            f"{src} has an input of shape {shape} with unknown dimensions",
+            hint="microcontroller models need fixed input shapes: "
+                 "build it with keras.Input(shape=...)",
+        )
+    sample_shape = tuple(int(d) for d in shape[1:])
+    dtype = str(np.dtype(getattr(inputs[0], "dtype", "float32")))
+
+    # Fix the batch size to 1: TFLM models have static shapes.
+    inp = keras.Input(batch_shape=(1, *sample_shape), dtype=dtype, name=inputs[0].name)
+    fixed = keras.Model(inputs=inp, outputs=model(inp), name=model.name)
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict(x, batch_size=256, verbose=0))
+
+    def make_converter() -> Any:
+        return tf.lite.TFLiteConverter.from_keras_model(fixed)
+
+    return _Source(fmt, sample_shape, dtype, predict, make_converter, int(model.count_params()))
+
+
+def _load_saved_model(tf: Any, src: Path) -> _Source:
+    try:
+        with _captured_native_output():
+            loaded = tf.saved_model.load(str(src))
+    except Exception as exc:
+        raise ModelLoadError(f"cannot load SavedModel {src}: {type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+    signatures = dict(getattr(loaded, "signatures", {}) or {})
+    key = "serving_default" if "serving_default" in signatures else next(iter(signatures), None)
+    if key is None:
+        raise UnsupportedModelError(f"SavedModel {src} has no serving signature")
+    fn = signatures[key]
+    specs = fn.structured_input_signature[1]
+    if len(specs) != 1:
+        raise UnsupportedModelError(
+            f"SavedModel {src} signature '{key}' has {len(specs)} inputs; "
+            "tinyrig converts single-input models")
+    arg, spec = next(iter(specs.items()))
+    shape = tuple(spec.shape.as_list())
+    if not shape or any(d is None for d in shape[1:]):
+        raise UnsupportedModelError(f"SavedModel {src} input '{arg}' has shape {shape}",
+                                    hint="microcontroller models need fixed input shapes")
+    sample_shape = tuple(int(d) for d in shape[1:])
+    dtype = str(np.dtype(spec.dtype.as_numpy_dtype))
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        outs = []
+        for start in range(0, x.shape[0], 256):
+            result = fn(**{arg: tf.constant(x[start:start + 256].astype(dtype))})
+            outs.append(np.asarray(next(iter(result.values()))))
+        return np.concatenate(outs)
+
+    def make_converter() -> Any:
+        return tf.lite.TFLiteConverter.from_saved_model(str(src), signature_keys=[key])
+
+    params = sum(int(np.prod(v.shape)) for v in getattr(loaded, "variables", []))
+    return _Source("saved_model", sample_shape, dtype, predict, make_converter, params or None)
+
+
+def _load_tflite(src: Path) -> _Source:
+    data = src.read_bytes()
+    if len(data) < 8 or data[4:8] != _TFLITE_MAGIC:
+        raise ModelLoadError(f"{src} is not a TFLite flatbuffer (no 'TFL3' identifier)")
+    inputs, _ = _tensor_infos(data)
+    if len(inputs) != 1:
+        raise UnsupportedModelError(
+            f"{src} has {len(inputs)} inputs; tinyrig converts single-input models")
+    return _Source("tflite", inputs[0].shape[1:], inputs[0].dtype, None, None, None, tflite=data)
+
+
+# --------------------------------------------------------------------------------------------
+# Running converted models
+
+
+def _litert(model: bytes) -> Any:
+    try:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    except ImportError:
+        tf = _import_tensorflow()
+        Interpreter = tf.lite.Interpreter  # noqa: N806
+        OpResolverType = tf.lite.experimental.OpResolverType  # noqa: N806
+    try:
+        interp = Interpreter(
+            model_content=model,
+            experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        interp.allocate_tensors()
+    except Exception as exc:
+        raise ModelLoadError(f"the model cannot be loaded: {exc}") from None
+    return interp
+
+
+def _info(d: dict[str, Any]) -> TensorInfo:
+    scale, zero_point = d.get("quantization", (0.0, 0))
+    return TensorInfo(
+        name=str(d.get("name", "")),
+        shape=tuple(int(s) for s in d["shape"]),
+        dtype=np.dtype(d["dtype"]).name,
+        scale=float(scale),
+        zero_point=int(zero_point),
+    )
+
+
+def _tensor_infos(model: bytes) -> tuple[tuple[TensorInfo, ...], tuple[TensorInfo, ...]]:
+    try:
+        interp = _litert(model)
+    except ConvertError as exc:
+        raise ModelLoadError(f"cannot read the model's tensors: {exc.message}") from None
+    return (tuple(_info(d) for d in interp.get_input_details()),
+            tuple(_info(d) for d in interp.get_output_details()))
+
+
+def _quantize(x: np.ndarray, info: TensorInfo) -> np.ndarray:
+    dtype = np.dtype(info.dtype)
+    if dtype.kind == "f":
+        return x.astype(dtype)
+    if info.scale == 0.0:
+        return x.astype(dtype)
+    limits = np.iinfo(dtype)
+    q = np.round(x / info.scale) + info.zero_point
+    return np.clip(q, limits.min, limits.max).astype(dtype)
+
+
+def _dequantize(y: np.ndarray, info: TensorInfo) -> np.ndarray:
+    if np.dtype(info.dtype).kind == "f" or info.scale == 0.0:
+        return y.astype(np.float32)
+    return ((y.astype(np.float32) - info.zero_point) * info.scale).astype(np.float32)
+
+
+def _run_tflm(model: bytes, x: np.ndarray, inp: TensorInfo, out: TensorInfo) -> np.ndarray | None:
+    """Run every sample through the TFLM interpreter; ``None`` if it is not usable here."""
+    try:
+        with _captured_native_output():
+            from tflite_micro import runtime
+    except Exception:
+        return None
+    arena = max(_TFLM_MIN_ARENA, len(model) * 10)
+    results = []
+    try:
+        with _captured_native_output():
+            interp = runtime.Interpreter.from_bytes(model, arena_size=arena)
+            for sample in x:
+                interp.set_input(_quantize(sample[np.newaxis], inp), 0)
+                interp.invoke()
+                results.append(np.array(interp.get_output(0)).reshape(out.shape))
+    except Exception:
+        return None
+    return np.concatenate(results) if results else np.zeros((0, *out.shape[1:]), np.float32)
+
+
+def _run_litert(model: bytes, x: np.ndarray, inp: TensorInfo, out: TensorInfo) -> np.ndarray:
+    interp = _litert(model)
+    in_index = interp.get_input_details()[0]["index"]
+    out_index = interp.get_output_details()[0]["index"]
+    results = []
+    for sample in x:
+        interp.set_tensor(in_index, _quantize(sample[np.newaxis], inp))
+        interp.invoke()
+        results.append(np.array(interp.get_tensor(out_index)))
+    return np.concatenate(results)
+
+
+def run_converted(model: bytes, x: np.ndarray) -> tuple[np.ndarray, Runtime]:
+    """Run float inputs ``x`` (a batch) through a converted model, sample by sample.
+
+    Inputs are quantized and outputs dequantized with the model's own parameters. Uses the
+    TFLM interpreter when it can be imported, else the LiteRT reference kernels.
+    """
+    inputs, outputs = _tensor_infos(model)
+    raw = _run_tflm(model, x, inputs[0], outputs[0])
+    runtime: Runtime = "tflm"
+    if raw is None:
+        raw = _run_litert(model, x, inputs[0], outputs[0])
+        runtime = "litert-reference"
+    return _dequantize(raw, outputs[0]), runtime
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+def _validate(model: bytes, source: _Source, path: Path) -> ValidationReport:
+    if not path.exists():
+        raise DatasetError(f"validation set {path} does not exist")
+    if path.suffix != ".npz":
+        raise DatasetError(f"validation set {path} must be a .npz with an array 'x' "
+                           "(and optionally 'y')")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if "x" not in npz.files:
+                raise DatasetError(f"validation set {path} has no array 'x' "
+                                   f"(it has {', '.join(npz.files) or 'nothing'})")
+            x_raw = np.asarray(npz["x"])
+            y = np.asarray(npz["y"]) if "y" in npz.files else None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"validation set {path} is not a readable .npz file: {exc}") from None
+    assert source.sample_shape is not None
+    x = _fit_to_input(x_raw, source.sample_shape, what="validation set", path=path)
+    if y is not None and y.shape[0] != x.shape[0]:
+        raise DatasetError(f"validation set {path}: x has {x.shape[0]} samples but y has "
+                           f"{y.shape[0]}")
+
+    quant, runtime = run_converted(model, x)
+    ref = source.predict(x) if source.predict is not None else None
+    n = int(x.shape[0])
+    classes = int(quant.shape[-1]) if quant.ndim > 1 else 1
+    integer_labels = y is not None and y.ndim == 1 and (
+        y.dtype.kind in "iub" or bool(np.all(np.mod(y, 1) == 0)))
+    if classes > 1 and (y is None or integer_labels):
+        q_top = quant.reshape(n, -1).argmax(axis=1)
+        fields: dict[str, Any] = {}
+        if ref is not None:
+            f_top = ref.reshape(n, -1).argmax(axis=1)
+            fields["top1_agreement"] = float(np.mean(f_top == q_top))
+            diff = np.abs(ref.reshape(n, -1) - quant.reshape(n, -1))
+            fields["max_abs_error"] = float(diff.max())
+            fields["mean_abs_error"] = float(diff.mean())
+            if y is not None:
+                fields["float_accuracy"] = float(np.mean(f_top == y.astype(np.int64)))
+        if y is not None:
+            fields["quantized_accuracy"] = float(np.mean(q_top == y.astype(np.int64)))
+        return ValidationReport(n, "classification", runtime, **fields)
+
+    fields = {}
+    qf = quant.reshape(n, -1).astype(np.float64)
+    if ref is not None:
+        rf = ref.reshape(n, -1).astype(np.float64)
+        diff = np.abs(rf - qf)
+        fields["max_abs_error"] = float(diff.max())
+        fields["mean_abs_error"] = float(diff.mean())
+        denom = float(np.linalg.norm(rf) * np.linalg.norm(qf))
+        fields["cosine"] = float(np.dot(rf.ravel(), qf.ravel()) / denom) if denom else 0.0
+    if y is not None:
+        yf = y.reshape(n, -1).astype(np.float64)
+        if yf.shape == qf.shape:
+            fields["quantized_label_max_abs_error"] = float(np.abs(qf - yf).max())
+            fields["quantized_label_mean_abs_error"] = float(np.abs(qf - yf).mean())
+            if ref is not None:
+                fields["float_label_mean_abs_error"] = float(
+                    np.abs(ref.reshape(n, -1) - yf).mean())
+    return ValidationReport(n, "regression", runtime, **fields)
+
+
+# --------------------------------------------------------------------------------------------
+# Conversion
+
+
+def _configure(converter: Any, tf: Any, quantize: Quantization,
+               samples: np.ndarray | None) -> None:
+    if quantize == "none":
+        return
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+        return
+    assert samples is not None
+
+    def representative() -> Iterator[list[np.ndarray]]:
+        for sample in samples:
+            yield [sample[np.newaxis].astype(np.float32)]
+
+    converter.representative_dataset = representative
+    if quantize == "int8":
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    else:  # int16x8
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        converter.inference_input_type = tf.int16
+        converter.inference_output_type = tf.int16
+
+
+def _write_atomic(out: Path, data: bytes) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(out)
+
+
+def convert_model(
+    src: Path,
+    out: Path,
+    *,
+    quantize: Quantization = "int8",
+    representative: Path | None = None,
+    calibration_samples: int = 200,
+    validate: Path | None = None,
+    progress: ProgressFn | None = None,
+) -> ConvertReport:
+    """Convert ``src`` to a TFLite flatbuffer at ``out`` and report sizes, tensors and accuracy.
+
+    ``src``: a ``.keras`` / ``.h5`` file, a SavedModel directory, or a ``.tflite`` (already
+    converted models are copied as they are; a float ``.tflite`` cannot be re-quantized).
+    ``quantize``: ``int8`` (full integer, int8 input and output; the default), ``int16x8``
+    (int16 activations, int8 weights), ``float16`` (float16 weights) or ``none`` (float32).
+    ``representative``: calibration data for ``int8``/``int16x8`` (see :func:`load_samples`);
+    at most ``calibration_samples`` of its samples are used, drawn with a fixed seed.
+    ``validate``: a ``.npz`` with ``x`` (and optionally ``y``): the float model and the
+    converted model (in the TFLM interpreter) are run on it and compared.
+    ``progress``: called with a short description of each stage.
+
+    Raises :class:`ConvertError` subclasses (all :class:`~tinyrig.errors.TinyrigError`) for bad
+    input, and :class:`~tinyrig.errors.MissingExtraError` without TensorFlow.
+    """
+    started = time.perf_counter()
+    src, out = Path(src), Path(out)
+    say: ProgressFn = progress or (lambda _stage: None)
+    if quantize not in QUANTIZATIONS:
+        raise UnsupportedModelError(f"unknown quantization '{quantize}'",
+                                    hint=f"choose one of {', '.join(QUANTIZATIONS)}")
+    if calibration_samples < 1:
+        raise DatasetError("calibration_samples must be at least 1")
+    if not src.exists():
+        raise ModelLoadError(f"model {src} does not exist")
+    fmt = _source_format(src)
+    if out.exists() and out.is_dir():
+        raise UnsupportedModelError(f"output {out} is a directory; give a .tflite file path")
+    if out.resolve() == src.resolve():
+        raise UnsupportedModelError(f"output {out} would overwrite the source model")
+    needs_calibration = quantize in ("int8", "int16x8")
+    notes: list[str] = []
+
+    say("loading model")
+    if fmt == "tflite":
+        source = _load_tflite(src)
+    else:
+        tf = _import_tensorflow()
+        source = (_load_saved_model(tf, src) if fmt == "saved_model"
+                  else _load_keras(tf, src, fmt))
+    assert source.sample_shape is not None
+    loaded = time.perf_counter()
+
+    samples: np.ndarray | None = None
+    used = 0
+    if fmt != "tflite":
+        if needs_calibration:
+            if representative is None:
+                raise DatasetError(
+                    f"{quantize} quantization needs a representative set",
+                    hint="pass --representative data.npy: a few hundred typical inputs")
+            data = _fit_to_input(load_samples(representative), source.sample_shape,
+                                 what="representative set", path=representative)
+            samples = _subsample(data, calibration_samples)
+            used = int(samples.shape[0])
+        elif representative is not None:
+            notes.append(f"{quantize} needs no calibration: the representative set was ignored")
+
+    if source.tflite is not None:
+        model = source.tflite
+        inputs, _outputs = _tensor_infos(model)
+        kind = inputs[0].dtype
+        already = {"int8": "int8", "int16": "int16x8"}.get(kind, "none")
+        if quantize not in ("none", already):
+            raise UnsupportedModelError(
+                f"{src} is already a TFLite model with {kind} input: it cannot be re-quantized "
+                f"to {quantize}",
+                hint="convert from the float source model (.keras, .h5 or SavedModel), or pass "
+                     "--quantize none to copy it unchanged",
+            )
+        notes.append(f"{src.name} is already a TFLite model ({kind} input): copied unchanged")
+        say("copying")
+    else:
+        say(f"converting ({quantize}" + (f", calibrating on {used} samples)" if used else ")"))
+        assert source.make_converter is not None
+        tf = _import_tensorflow()
+        with _captured_native_output() as capture:
+            try:
+                converter = source.make_converter()
+                _configure(converter, tf, quantize, samples)
+                model = bytes(converter.convert())
+            except Exception as exc:
+                message = _converter_message(capture, exc)
+                raise ConversionFailedError(
+                    f"the TFLite converter failed ({quantize}): {message}",
+                    hint="ops without an int8 kernel need --quantize int16x8/none, or a "
+                         "different layer" if needs_calibration else None,
+                ) from None
+    converted = time.perf_counter()
+    _write_atomic(out, model)
+    inputs, outputs = _tensor_infos(model)
+
+    validation: ValidationReport | None = None
+    if validate is not None:
+        say("validating in the TFLM interpreter")
+        validation = _validate(model, source, Path(validate))
+        if validation.runtime != "tflm":
+            notes.append("tflite_micro could not be imported or could not run the model: "
+                         "validated with the LiteRT reference kernels instead")
+    validated = time.perf_counter()
+
+    return ConvertReport(
+        source=src,
+        output=out,
+        source_format=fmt,
+        quantization=quantize,
+        source_bytes=_dir_bytes(src),
+        output_bytes=len(model),
+        parameters=source.parameters,
+        input_dtype=inputs[0].dtype,
+        output_dtype=outputs[0].dtype,
+        inputs=inputs,
+        outputs=outputs,
+        calibration_samples=used,
+        timings=Timings(
+            load_s=round(loaded - started, 4),
+            convert_s=round(converted - loaded, 4),
+            validate_s=round(validated - converted, 4),
+            total_s=round(validated - started, 4),
+        ),
+        validation=validation,
+        notes=tuple(notes),
+    )
