@@ -53,10 +53,15 @@ void CobsEncoder::FlushBlock() {
 void CobsEncoder::Put(uint8_t byte) {
   if (byte == 0x00) {
     FlushBlock();
+    previous_block_full_ = false;
     return;
   }
   block_[block_size_++] = byte;
-  if (block_size_ == 0xFF) FlushBlock();
+  previous_block_full_ = false;
+  if (block_size_ == 0xFF) {
+    FlushBlock();
+    previous_block_full_ = true;
+  }
 }
 
 void CobsEncoder::Put(const uint8_t* data, size_t size) {
@@ -64,7 +69,10 @@ void CobsEncoder::Put(const uint8_t* data, size_t size) {
 }
 
 void CobsEncoder::Finish() {
-  FlushBlock();
+  // Canonical COBS: a frame ending exactly after a full block gets no empty trailing block.
+  if (!(previous_block_full_ && block_size_ == 1)) FlushBlock();
+  block_size_ = 1;
+  previous_block_full_ = false;
   const uint8_t delimiter = 0x00;
   sink_.Write(&delimiter, 1);
 }

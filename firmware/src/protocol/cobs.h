@@ -58,6 +58,7 @@ class CobsEncoder {
   ByteSink& sink_;
   uint8_t block_[255] = {};  // block_[0] is the code byte
   uint8_t block_size_ = 1;
+  bool previous_block_full_ = false;  // the last flush was a full 254-byte block
 };
 
 // Worst-case encoded size of `size` frame bytes, delimiter included.
