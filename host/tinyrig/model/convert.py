@@ -47,6 +47,7 @@ __all__ = [
     "ValidationReport",
     "convert_model",
     "load_samples",
+    "run_converted",
 ]
 
 Quantization = Literal["int8", "int16x8", "float16", "none"]
@@ -507,13 +508,14 @@ def _dequantize(y: np.ndarray, info: TensorInfo) -> np.ndarray:
     return ((y.astype(np.float32) - info.zero_point) * info.scale).astype(np.float32)
 
 
-def _run_tflm(model: bytes, x: np.ndarray, inp: TensorInfo, out: TensorInfo) -> np.ndarray | None:
-    """Run every sample through the TFLM interpreter; ``None`` if it is not usable here."""
+def _run_tflm(model: bytes, x: np.ndarray, inp: TensorInfo, out: TensorInfo
+              ) -> np.ndarray | str:
+    """Run every sample through the TFLM interpreter, or say why it cannot be used here."""
     try:
         with _captured_native_output():
             from tflite_micro import runtime
-    except Exception:
-        return None
+    except Exception as exc:
+        return f"tflite_micro cannot be imported ({type(exc).__name__})"
     arena = max(_TFLM_MIN_ARENA, len(model) * 10)
     results = []
     try:
@@ -523,8 +525,8 @@ def _run_tflm(model: bytes, x: np.ndarray, inp: TensorInfo, out: TensorInfo) -> 
                 interp.set_input(_quantize(sample[np.newaxis], inp), 0)
                 interp.invoke()
                 results.append(np.array(interp.get_output(0)).reshape(out.shape))
-    except Exception:
-        return None
+    except Exception as exc:
+        return f"TFLM cannot run this model ({str(exc).strip()[:200] or type(exc).__name__})"
     return np.concatenate(results) if results else np.zeros((0, *out.shape[1:]), np.float32)
 
 
@@ -540,26 +542,26 @@ def _run_litert(model: bytes, x: np.ndarray, inp: TensorInfo, out: TensorInfo) -
     return np.concatenate(results)
 
 
-def run_converted(model: bytes, x: np.ndarray) -> tuple[np.ndarray, Runtime]:
+def run_converted(model: bytes, x: np.ndarray) -> tuple[np.ndarray, Runtime, str | None]:
     """Run float inputs ``x`` (a batch) through a converted model, sample by sample.
 
     Inputs are quantized and outputs dequantized with the model's own parameters. Uses the
-    TFLM interpreter when it can be imported, else the LiteRT reference kernels.
+    TFLM interpreter when it can, else the LiteRT reference kernels; returns the outputs, the
+    runtime used and, when TFLM was not used, why not.
     """
     inputs, outputs = _tensor_infos(model)
     raw = _run_tflm(model, x, inputs[0], outputs[0])
-    runtime: Runtime = "tflm"
-    if raw is None:
-        raw = _run_litert(model, x, inputs[0], outputs[0])
-        runtime = "litert-reference"
-    return _dequantize(raw, outputs[0]), runtime
+    if isinstance(raw, str):
+        return _dequantize(_run_litert(model, x, inputs[0], outputs[0]), outputs[0]), \
+            "litert-reference", raw
+    return _dequantize(raw, outputs[0]), "tflm", None
 
 
 # --------------------------------------------------------------------------------------------
 # Validation
 
 
-def _validate(model: bytes, source: _Source, path: Path) -> ValidationReport:
+def _validate(model: bytes, source: _Source, path: Path) -> tuple[ValidationReport, str | None]:
     if not path.exists():
         raise DatasetError(f"validation set {path} does not exist")
     if path.suffix != ".npz":
@@ -580,7 +582,7 @@ def _validate(model: bytes, source: _Source, path: Path) -> ValidationReport:
         raise DatasetError(f"validation set {path}: x has {x.shape[0]} samples but y has "
                            f"{y.shape[0]}")
 
-    quant, runtime = run_converted(model, x)
+    quant, runtime, why = run_converted(model, x)
     ref = source.predict(x) if source.predict is not None else None
     n = int(x.shape[0])
     classes = int(quant.shape[-1]) if quant.ndim > 1 else 1
@@ -599,7 +601,7 @@ def _validate(model: bytes, source: _Source, path: Path) -> ValidationReport:
                 fields["float_accuracy"] = float(np.mean(f_top == y.astype(np.int64)))
         if y is not None:
             fields["quantized_accuracy"] = float(np.mean(q_top == y.astype(np.int64)))
-        return ValidationReport(n, "classification", runtime, **fields)
+        return ValidationReport(n, "classification", runtime, **fields), why
 
     fields = {}
     qf = quant.reshape(n, -1).astype(np.float64)
@@ -618,7 +620,7 @@ def _validate(model: bytes, source: _Source, path: Path) -> ValidationReport:
             if ref is not None:
                 fields["float_label_mean_abs_error"] = float(
                     np.abs(ref.reshape(n, -1) - yf).mean())
-    return ValidationReport(n, "regression", runtime, **fields)
+    return ValidationReport(n, "regression", runtime, **fields), why
 
 
 # --------------------------------------------------------------------------------------------
@@ -763,10 +765,9 @@ def convert_model(
     validation: ValidationReport | None = None
     if validate is not None:
         say("validating in the TFLM interpreter")
-        validation = _validate(model, source, Path(validate))
-        if validation.runtime != "tflm":
-            notes.append("tflite_micro could not be imported or could not run the model: "
-                         "validated with the LiteRT reference kernels instead")
+        validation, why = _validate(model, source, Path(validate))
+        if why is not None:
+            notes.append(f"{why}: validated with the LiteRT reference kernels instead")
     validated = time.perf_counter()
 
     return ConvertReport(

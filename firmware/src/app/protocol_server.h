@@ -1,0 +1,101 @@
+// The device side of docs/protocol.md v1: decodes frames, dispatches requests, sends replies.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "hal/hal.h"
+#include "protocol/byte_sink.h"
+#include "protocol/cobs.h"
+#include "protocol/frame.h"
+#include "protocol/status.h"
+#include "protocol/wire.h"
+#include "runner/model_runner.h"
+
+#ifndef TINYRIG_MAX_PAYLOAD
+#define TINYRIG_MAX_PAYLOAD 1024
+#endif
+#ifndef TINYRIG_FIRMWARE_VERSION
+#define TINYRIG_FIRMWARE_VERSION "0.1.0"
+#endif
+
+namespace tinyrig {
+
+constexpr size_t kMaxPayload = TINYRIG_MAX_PAYLOAD;
+static_assert(kMaxPayload >= 256, "every device must accept 256-byte payloads");
+static_assert(kMaxPayload <= 0xFFFF, "len is a u16");
+
+enum class LogLevel : uint8_t { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+struct LinkStats {
+  uint32_t frames_rx = 0;
+  uint32_t frames_tx = 0;
+  uint32_t crc_errors = 0;
+  uint32_t framing_errors = 0;
+  uint32_t overflow_errors = 0;
+  uint32_t invokes = 0;
+  uint32_t last_invoke_ticks = 0;
+};
+
+// Sends every byte through hal::UartWrite.
+class UartSink final : public ByteSink {
+ public:
+  void Write(const uint8_t* data, size_t size) override { hal::UartWrite(data, size); }
+};
+
+class ProtocolServer {
+ public:
+  explicit ProtocolServer(ModelRunner& runner) : runner_(runner) {}
+
+  // Computes the model CRC and sends BOOT. Call once after the model is loaded.
+  void Start(hal::BootReason reason);
+  // Feeds received wire bytes; replies go out before this returns.
+  void Receive(const uint8_t* data, size_t size);
+  // Unsolicited LOG frame (seq 0).
+  void Log(LogLevel level, const char* text);
+  // True after a RESET reply was sent: the caller resets the device.
+  bool reset_requested() const { return reset_requested_; }
+
+  const LinkStats& stats() const { return stats_; }
+
+ private:
+  void HandleDecoded(CobsDecoder::Event event);
+  void Dispatch(const FrameView& request);
+  // Each handler fills reply_ and returns OK, or returns an error (with error_arg_ set).
+  Status HandleHello(const FrameView& request, ByteWriter& reply);
+  Status HandleInfo(const FrameView& request, ByteWriter& reply);
+  Status HandlePing(const FrameView& request, ByteWriter& reply);
+  Status HandleSetInput(const FrameView& request, ByteWriter& reply);
+  Status HandleInvoke(const FrameView& request, ByteWriter& reply);
+  Status HandleGetOutput(const FrameView& request, ByteWriter& reply);
+  Status HandleInfer(const FrameView& request, ByteWriter& reply);
+  Status HandleProfile(const FrameView& request, ByteWriter& reply);
+  Status HandleStats(const FrameView& request, ByteWriter& reply);
+  Status HandleReset(const FrameView& request, ByteWriter& reply);
+  // Model upload: a later firmware adds a RAM model slot (flatbuffer verification, then
+  // ModelRunner::Load on the slot). Until then these answer UNSUPPORTED.
+  Status HandleModelUpload(const FrameView& request, ByteWriter& reply);
+
+  Status RequireModel();
+  Status RunInvoke(ByteWriter& reply);
+  void WriteInfo(ByteWriter& reply);
+  void SendFrame(uint8_t type, uint16_t seq, const uint8_t* payload, size_t size);
+  void SendError(Status status, uint8_t request_type, uint16_t seq, uint32_t arg,
+                 const char* detail);
+
+  ModelRunner& runner_;
+  UartSink sink_;
+  LinkStats stats_;
+  uint8_t rx_frame_[kMaxPayload + kFrameOverhead] = {};
+  CobsDecoder decoder_{rx_frame_, sizeof(rx_frame_)};
+  uint8_t reply_[kMaxPayload] = {};
+  bool session_open_ = false;
+  uint32_t session_nonce_ = 0;
+  uint32_t model_crc32_ = 0;
+  uint32_t error_arg_ = 0;
+  const char* error_detail_ = nullptr;
+  bool reset_requested_ = false;
+  bool in_send_ = false;
+};
+
+}  // namespace tinyrig

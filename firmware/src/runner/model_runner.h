@@ -1,0 +1,64 @@
+// Runs the built-in model with TFLM's MicroInterpreter over a static arena.
+//
+// Only one ModelRunner may exist (the arena and interpreter storage are static).
+// The model is a (data, size) span so that a later RAM model slot (MODEL_BEGIN/CHUNK/COMMIT)
+// can hand a verified upload to Load() the same way as the built-in array.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "protocol/status.h"
+#include "runner/op_profiler.h"
+
+struct TfLiteTensor;
+
+namespace tinyrig {
+
+struct InvokeResult {
+  Status status;
+  uint32_t ticks;
+};
+
+class ModelRunner {
+ public:
+  // Loads the model and allocates its tensors. Never fails hard: on error, status() says why
+  // (NO_MODEL, MODEL_INVALID, ARENA_TOO_SMALL with bytes_needed() when TFLM said so).
+  // `model_id`: 8 bytes (first bytes of the model's SHA-256), copied.
+  void Load(const uint8_t* model_data, size_t model_size, const uint8_t* model_id);
+
+  Status status() const { return status_; }
+  uint32_t bytes_needed() const { return bytes_needed_; }
+  size_t arena_size() const;
+  size_t arena_used() const;
+
+  const uint8_t* model_data() const { return model_data_; }
+  size_t model_size() const { return model_size_; }
+  static constexpr size_t kModelIdSize = 8;
+  const uint8_t* model_id() const { return model_id_; }
+
+  size_t input_count() const;
+  size_t output_count() const;
+  // nullptr when the index is out of range or the interpreter is not ready.
+  TfLiteTensor* input(size_t index) const;
+  TfLiteTensor* output(size_t index) const;
+
+  InvokeResult Invoke();
+  const OpProfiler& profiler() const { return profiler_; }
+
+  // Called by the platform's DebugLog with every TFLM message while Load() runs, so that an
+  // allocation failure can be told apart from an invalid model.
+  void ObserveLoadMessage(const char* message);
+
+ private:
+  Status status_ = Status::NO_MODEL;
+  uint32_t bytes_needed_ = 0;
+  const uint8_t* model_data_ = nullptr;
+  size_t model_size_ = 0;
+  uint8_t model_id_[kModelIdSize] = {};
+  bool loading_ = false;
+  bool saw_allocation_failure_ = false;
+  OpProfiler profiler_;
+};
+
+}  // namespace tinyrig

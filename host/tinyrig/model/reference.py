@@ -1,0 +1,211 @@
+"""The host reference: the TFLM interpreter (``tflite_micro``) running a model in this process.
+
+The ``sim`` device backend wraps :class:`ReferenceInterpreter`; firmware outputs are compared
+with its outputs. ``tflite_micro`` is imported lazily (the ``sim`` extra).
+
+A tensor arena that is too small can make ``tflite_micro`` crash the whole process instead of
+raising. An explicit ``arena_bytes`` is therefore first tried in a child process; without one, a
+size known to work is used (the cached :func:`tinyrig.model.arena.measure_arena` result plus its
+margin, or a generous estimate from the model's tensors).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tinyrig.errors import MissingExtraError
+from tinyrig.model.errors import ArenaError, InputError, InterpreterError
+from tinyrig.model.flatbuffer import Model, Tensor, load_model, numpy_dtype_name
+from tinyrig.model.ops import require_supported
+
+__all__ = [
+    "IOSpec",
+    "ReferenceInterpreter",
+    "TfliteMicroUnavailableError",
+    "import_tflite_micro",
+    "run_reference",
+]
+
+Array = npt.NDArray[Any]
+
+
+class TfliteMicroUnavailableError(MissingExtraError):
+    """``tflite_micro`` is missing, or installed but cannot be loaded."""
+
+    def __init__(self, feature: str, detail: str | None = None) -> None:
+        super().__init__("sim", feature)
+        if detail is not None:
+            self.message = f"{feature} cannot load tflite_micro: {detail}"
+            self.args = (self.message,)
+            self.hint = ("the installed tflite-micro nightly does not load on this Python "
+                         "(a build for another CPython version?); install a nightly built for "
+                         "this interpreter: pip install --pre 'tflite-micro==<version>'")
+
+
+def import_tflite_micro(feature: str = "the host TFLM interpreter") -> ModuleType:
+    """``tflite_micro.runtime``, or TfliteMicroUnavailableError (a MissingExtraError)."""
+    try:
+        from tflite_micro import runtime
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] == "tflite_micro":
+            raise TfliteMicroUnavailableError(feature) from None
+        raise TfliteMicroUnavailableError(feature, str(exc)) from None
+    except ImportError as exc:
+        detail = str(exc).rsplit(": ", 1)[-1] if "undefined symbol" in str(exc) else str(exc)
+        raise TfliteMicroUnavailableError(feature, detail) from None
+    return runtime
+
+
+@dataclass(frozen=True)
+class IOSpec:
+    """An input or output of the model as the interpreter sees it."""
+
+    index: int
+    name: str
+    dtype: np.dtype[Any]
+    shape: tuple[int, ...]
+    scale: float
+    zero_point: int
+
+    def describe(self) -> str:
+        return f"{self.dtype.name}[{','.join(str(d) for d in self.shape)}]"
+
+
+def _spec(t: Tensor, index: int, role: str) -> IOSpec:
+    name = numpy_dtype_name(t.dtype)
+    if name is None:
+        raise InterpreterError(f"{role} {index} '{t.name}' has type {t.dtype.name}, "
+                               "which numpy cannot hold")
+    return IOSpec(index=index, name=t.name, dtype=np.dtype(name), shape=t.shape,
+                  scale=t.scale[0] if t.scale else 0.0,
+                  zero_point=t.zero_point[0] if t.zero_point else 0)
+
+
+def _describe(arr: Array) -> str:
+    return f"{arr.dtype.name}[{','.join(str(d) for d in arr.shape)}]"
+
+
+def estimate_arena_upper_bound(model: Model) -> int:
+    """A generous arena size (no planning, every non-constant tensor kept, large per-tensor and
+    per-op overheads) used only when nothing better is known."""
+    sizes = model.buffer_sizes
+    activations = sum(t.nbytes for sg in model.subgraphs for t in sg.tensors
+                      if t.buffer >= len(sizes) or sizes[t.buffer] == 0)
+    n_tensors = sum(len(sg.tensors) for sg in model.subgraphs)
+    n_ops = sum(len(sg.operators) for sg in model.subgraphs)
+    estimate = 2 * activations + 256 * n_tensors + 1024 * n_ops + 64 * 1024
+    return (estimate + 15) // 16 * 16
+
+
+def _known_good_arena(model: Model) -> int:
+    from tinyrig.model.arena import cached_arena
+
+    cached = cached_arena(model)
+    if cached is not None:
+        return cached.arena_bytes
+    return estimate_arena_upper_bound(model)
+
+
+class ReferenceInterpreter:
+    """The pinned TFLM running ``model`` on the host.
+
+    ``run()`` takes one array per input with exactly the input's dtype and shape and returns one
+    array per output. ``run_batch()`` takes arrays with an extra leading batch axis.
+    """
+
+    def __init__(self, model: bytes | str | os.PathLike[str] | Model,
+                 arena_bytes: int | None = None, *, probe: bool = True) -> None:
+        runtime = import_tflite_micro()
+        self.model = load_model(model)
+        require_supported(self.model)
+        sg = self.model.main
+        self.inputs = tuple(_spec(t, i, "input") for i, t in enumerate(sg.input_tensors))
+        self.outputs = tuple(_spec(t, i, "output") for i, t in enumerate(sg.output_tensors))
+        if arena_bytes is None:
+            arena_bytes = _known_good_arena(self.model)
+        elif probe:
+            from tinyrig.model.arena import probe_arena
+
+            result = probe_arena(self.model, arena_bytes)
+            if not result.ok:
+                raise ArenaError(
+                    f"a {arena_bytes}-byte arena is too small for this model ({result.reason})",
+                    hint="run `tinyrig arena MODEL` for the measured minimum")
+        self.arena_bytes = arena_bytes
+        try:
+            self._interpreter = runtime.Interpreter.from_bytes(
+                self.model.data, arena_size=arena_bytes,
+                intrepreter_config=runtime.InterpreterConfig.kAllocationRecording)
+        except (RuntimeError, ValueError) as exc:
+            raise InterpreterError(f"TFLM could not load the model: {exc}") from None
+
+    def check_inputs(self, inputs: Sequence[Array]) -> list[Array]:
+        """Validate dtype and shape of one sample's inputs (InputError otherwise)."""
+        if len(inputs) != len(self.inputs):
+            raise InputError(f"the model has {len(self.inputs)} input(s), {len(inputs)} given")
+        checked = []
+        for spec, value in zip(self.inputs, inputs, strict=True):
+            arr = np.asarray(value)
+            if arr.dtype != spec.dtype or arr.shape != spec.shape:
+                raise InputError(f"input {spec.index} expects {spec.describe()}, "
+                                 f"got {_describe(arr)}")
+            checked.append(np.ascontiguousarray(arr))
+        return checked
+
+    def run(self, inputs: Sequence[Array]) -> list[Array]:
+        """One inference: set every input, invoke, copy every output."""
+        arrays = self.check_inputs(inputs)
+        try:
+            for i, arr in enumerate(arrays):
+                self._interpreter.set_input(arr, i)
+            self._interpreter.invoke()
+            return [np.array(self._interpreter.get_output(i), copy=True)
+                    for i in range(len(self.outputs))]
+        except (RuntimeError, ValueError) as exc:
+            raise InterpreterError(f"TFLM inference failed: {exc}") from None
+
+    def run_batch(self, inputs: Sequence[Array], *, reset: bool = False) -> list[Array]:
+        """Run each sample along the leading axis of every input; outputs are stacked the same
+        way. With ``reset``, stateful models are reset before each sample."""
+        if len(inputs) != len(self.inputs):
+            raise InputError(f"the model has {len(self.inputs)} input(s), {len(inputs)} given")
+        arrays = [np.asarray(a) for a in inputs]
+        counts = set()
+        for spec, arr in zip(self.inputs, arrays, strict=True):
+            if arr.ndim != len(spec.shape) + 1 or arr.shape[1:] != spec.shape \
+                    or arr.dtype != spec.dtype:
+                raise InputError(f"input {spec.index} expects a batch of {spec.describe()} "
+                                 f"({spec.dtype.name}[N,{','.join(map(str, spec.shape))}]), "
+                                 f"got {_describe(arr)}")
+            counts.add(arr.shape[0])
+        if len(counts) > 1:
+            raise InputError(f"inputs hold different batch sizes: {sorted(counts)}")
+        n = counts.pop() if counts else 0
+        results: list[list[Array]] = [[] for _ in self.outputs]
+        for k in range(n):
+            if reset:
+                self.reset()
+            for j, out in enumerate(self.run([a[k] for a in arrays])):
+                results[j].append(out)
+        return [np.stack(r) if r else np.zeros((0, *spec.shape), spec.dtype)
+                for r, spec in zip(results, self.outputs, strict=True)]
+
+    def reset(self) -> None:
+        """Back to the state after initialization (variable tensors of stateful models)."""
+        try:
+            self._interpreter.reset()
+        except RuntimeError as exc:
+            raise InterpreterError(f"TFLM reset failed: {exc}") from None
+
+
+def run_reference(model: bytes | str | os.PathLike[str] | Model, inputs: Sequence[Array], *,
+                  arena_bytes: int | None = None) -> list[Array]:
+    """One inference of ``model`` on the host TFLM."""
+    return ReferenceInterpreter(model, arena_bytes).run(inputs)

@@ -1,0 +1,63 @@
+"""Shared fixtures: models, built firmware images and running emulated boards.
+
+Firmware is built once per session per target (and cached across sessions by tinyrig itself);
+emulated boards are real processes running the real firmware.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MODELS = REPO.parent / "shared" / "models"
+HELLO_WORLD = SHARED_MODELS / "hello_world_int8.tflite"
+SINE = REPO / "models" / "sine" / "sine_int8.tflite"
+
+# Offline: use the pinned TFLM tarball beside the repo when the caller did not choose one.
+_SHARED_TFLM = REPO.parent / "shared" / "vendor" / "tflite-micro" / "tflm-90b983c.tar.gz"
+if not os.environ.get("TINYRIG_TFLM_SOURCE") and _SHARED_TFLM.is_file():
+    os.environ["TINYRIG_TFLM_SOURCE"] = str(_SHARED_TFLM)
+
+
+def hello_world_model() -> Path:
+    if HELLO_WORLD.is_file():
+        return HELLO_WORLD
+    return SINE
+
+
+def missing_tool_reason(target: str) -> str | None:
+    """Why firmware for ``target`` cannot be built or run here, or None if it can."""
+    needed = {"native": ["g++"], "qemu-m4": ["arm-none-eabi-g++", "qemu-system-arm"]}[target]
+    absent = [tool for tool in needed if shutil.which(tool) is None]
+    if absent:
+        return f"{', '.join(absent)} not installed (make system-deps installs it)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    return hello_world_model()
+
+
+@pytest.fixture(scope="session")
+def firmware_images(model_path: Path) -> Iterator[dict[str, object]]:
+    """Built lazily per target: {target: FirmwareImage}."""
+    yield {}
+
+
+def build_image(cache: dict[str, object], target: str, model: Path) -> object:
+    from tinyrig.build.firmware import build_firmware
+    from tinyrig.model.arena import measure_arena
+
+    if target not in cache:
+        reason = missing_tool_reason(target)
+        if reason:
+            pytest.skip(reason)
+        cache[target] = build_firmware(target, model,
+                                       arena_bytes=measure_arena(model).arena_bytes)
+    return cache[target]
