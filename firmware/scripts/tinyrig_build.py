@@ -139,8 +139,10 @@ def build_program_with_tflm(program_env):
     system_includes = []
     for directory in _include_dirs(tflm_root):
         system_includes += ["-isystem", directory]
+    board = program_env.subst("$BOARD") or program_env.subst("$PIOPLATFORM")
     program_env.Append(
-        CPPDEFINES=TFLM_ABI_DEFINES + _kernel_defines(),
+        CPPDEFINES=TFLM_ABI_DEFINES + _kernel_defines()
+        + [("TINYRIG_BOARD_NAME", program_env.StringifyMacro(board))],
         CPPPATH=[model_dir],
         CCFLAGS=system_includes,
         CXXFLAGS=TFLM_CXXFLAGS,

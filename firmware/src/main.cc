@@ -1,1 +1,71 @@
-int main() { return 0; }
+// tinyrig firmware entry point: boot, load the built-in model, serve the protocol.
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "app/protocol_server.h"
+#include "hal/hal.h"
+#include "runner/model_runner.h"
+#include "tensorflow/lite/micro/debug_log.h"
+#include "tensorflow/lite/micro/micro_time.h"
+#include "tinyrig_model.h"  // the exported model: TINYRIG_MODEL_DATA, _SIZE, _ID, TFLM version
+
+namespace {
+
+tinyrig::ModelRunner g_runner;
+tinyrig::ProtocolServer g_server(g_runner, TINYRIG_TFLM_VERSION);
+bool g_server_started = false;
+
+constexpr uint8_t kBuiltinModelId[tinyrig::ModelRunner::kModelIdSize] = TINYRIG_MODEL_ID;
+
+}  // namespace
+
+// TFLM's platform hooks (tensorflow/lite/micro/debug_log.h, micro_time.h).
+extern "C" void DebugLog(const char* format, va_list args) {
+  static char message[256];
+  const int written = std::vsnprintf(message, sizeof(message), format, args);
+  if (written <= 0) return;
+  size_t length = std::strlen(message);
+  while (length > 0 && (message[length - 1] == '\n' || message[length - 1] == ' ')) {
+    message[--length] = '\0';
+  }
+  if (length == 0) return;
+  g_runner.ObserveLoadMessage(message);
+  tinyrig::hal::DebugWrite(message, length);
+  tinyrig::hal::DebugWrite("\n", 1);
+  if (g_server_started) g_server.Log(tinyrig::LogLevel::kError, message);
+}
+
+extern "C" int DebugVsnprintf(char* buffer, size_t buffer_size, const char* format,
+                              va_list args) {
+  return std::vsnprintf(buffer, buffer_size, format, args);
+}
+
+namespace tflite {
+uint32_t ticks_per_second() { return tinyrig::hal::TickHz(); }
+uint32_t GetCurrentTimeTicks() { return static_cast<uint32_t>(tinyrig::hal::Ticks()); }
+}  // namespace tflite
+
+int main() {
+  namespace hal = tinyrig::hal;
+  if (!hal::Init()) return 1;
+  g_server.Start(hal::GetBootReason());
+  g_server_started = true;
+  g_runner.Load(TINYRIG_MODEL_DATA, TINYRIG_MODEL_SIZE, kBuiltinModelId);
+  g_server.OnModelLoaded();
+
+  uint8_t received[64];
+  while (!hal::ShouldExit()) {
+    const size_t count = hal::UartRead(received, sizeof(received));
+    if (count == 0) {
+      hal::WaitForEvent();
+      continue;
+    }
+    g_server.Receive(received, count);
+    if (g_server.reset_requested()) {
+      hal::UartFlush();
+      hal::SystemReset();
+    }
+  }
+  return 0;
+}

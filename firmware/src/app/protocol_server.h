@@ -45,10 +45,14 @@ class UartSink final : public ByteSink {
 
 class ProtocolServer {
  public:
-  explicit ProtocolServer(ModelRunner& runner) : runner_(runner) {}
+  // `tflm_version` is reported in INFO (e.g. "90b983c").
+  ProtocolServer(ModelRunner& runner, const char* tflm_version)
+      : runner_(runner), tflm_version_(tflm_version) {}
 
-  // Computes the model CRC and sends BOOT. Call once after the model is loaded.
+  // Sends BOOT: call first thing after hal::Init().
   void Start(hal::BootReason reason);
+  // Call after ModelRunner::Load: records the CRC of the active model for INFO.
+  void OnModelLoaded();
   // Feeds received wire bytes; replies go out before this returns.
   void Receive(const uint8_t* data, size_t size);
   // Unsolicited LOG frame (seq 0).
@@ -84,6 +88,7 @@ class ProtocolServer {
                  const char* detail);
 
   ModelRunner& runner_;
+  const char* tflm_version_;
   UartSink sink_;
   LinkStats stats_;
   uint8_t rx_frame_[kMaxPayload + kFrameOverhead] = {};
@@ -95,7 +100,6 @@ class ProtocolServer {
   uint32_t error_arg_ = 0;
   const char* error_detail_ = nullptr;
   bool reset_requested_ = false;
-  bool in_send_ = false;
 };
 
 }  // namespace tinyrig

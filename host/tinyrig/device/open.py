@@ -66,8 +66,10 @@ def open_device(url: str, *, model: Path | None = None, arena_bytes: int | None 
         return SimDevice(model, arena_bytes=arena_bytes)
     if target is not None:
         from tinyrig.build.firmware import build_firmware
+        from tinyrig.model.flatbuffer import load_model
 
         assert model is not None
+        load_model(model)  # a corrupt model is a model error, not a build failure
         build_kwargs: dict[str, Any] = {"arena_bytes": _arena_for(model, arena_bytes)}
         if progress is not None:
             build_kwargs["progress"] = progress

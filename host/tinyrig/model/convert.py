@@ -32,7 +32,8 @@ from typing import IO, Any, Final, Literal, cast, get_args
 
 import numpy as np
 
-from tinyrig.errors import MissingExtraError, TinyrigError
+from tinyrig.errors import MissingExtraError
+from tinyrig.model.errors import ModelError
 
 __all__ = [
     "ConversionFailedError",
@@ -68,8 +69,8 @@ _TFLM_MIN_ARENA: Final = 16 * 1024
 # Errors
 
 
-class ConvertError(TinyrigError):
-    """Root of the conversion errors."""
+class ConvertError(ModelError):
+    """Root of the conversion errors (a :class:`~tinyrig.model.errors.ModelError`)."""
 
 
 class ModelLoadError(ConvertError):
@@ -253,9 +254,12 @@ def _load_array_file(path: Path, *, what: str, key: str = "x") -> np.ndarray:
     return np.asarray(loaded)
 
 
-def load_samples(path: Path, *, what: str = "representative set") -> np.ndarray:
+def load_samples(path: Path, *, sample_shape: tuple[int, ...] | None = None,
+                 what: str = "representative set") -> np.ndarray:
     """Load samples from a ``.npy``, a ``.npz`` (array ``x``, else the first) or a directory of
-    ``.npy`` files (each one sample or a batch; concatenated in name order)."""
+    ``.npy`` files, in name order: each file is one sample when its shape is ``sample_shape``
+    (or, without one, when all files have the same shape and it does not start with 1), else
+    a batch of samples."""
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{what} {path} does not exist")
@@ -267,12 +271,13 @@ def load_samples(path: Path, *, what: str = "representative set") -> np.ndarray:
         ranks = {p.ndim for p in parts}
         if len(ranks) != 1:
             raise DatasetError(f"{what} files in {path} have different ranks {sorted(ranks)}")
+        same = all(p.shape == parts[0].shape for p in parts)
+        if sample_shape is not None:
+            single = same and tuple(parts[0].shape) == tuple(sample_shape)
+        else:
+            single = same and (parts[0].ndim == 0 or parts[0].shape[0] != 1)
         try:
-            if all(p.shape == parts[0].shape for p in parts) and len(parts) > 1:
-                # One sample per file, unless every file is already a batch of 1+ samples.
-                return np.stack(parts) if parts[0].ndim == 0 or parts[0].shape[0] != 1 \
-                    else np.concatenate(parts)
-            return np.concatenate(parts)
+            return np.stack(parts) if single else np.concatenate(parts)
         except ValueError as exc:
             raise DatasetError(f"{what} files in {path} do not fit together: {exc}") from None
     if path.suffix not in (".npy", ".npz"):
@@ -443,11 +448,18 @@ def _load_tflite(src: Path) -> _Source:
     data = src.read_bytes()
     if len(data) < 8 or data[4:8] != _TFLITE_MAGIC:
         raise ModelLoadError(f"{src} is not a TFLite flatbuffer (no 'TFL3' identifier)")
-    inputs, _ = _tensor_infos(data)
+    inputs, outputs = _tensor_infos(data)
     if len(inputs) != 1:
         raise UnsupportedModelError(
             f"{src} has {len(inputs)} inputs; tinyrig converts single-input models")
-    return _Source("tflite", inputs[0].shape[1:], inputs[0].dtype, None, None, None, tflite=data)
+    predict = None
+    if inputs[0].dtype == "float32" and outputs[0].dtype == "float32":
+        # A float .tflite is its own float reference.
+        def predict(x: np.ndarray) -> np.ndarray:
+            return _run_litert(data, x, inputs[0], outputs[0])
+
+    return _Source("tflite", inputs[0].shape[1:], inputs[0].dtype, predict, None, None,
+                   tflite=data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -561,7 +573,8 @@ def run_converted(model: bytes, x: np.ndarray) -> tuple[np.ndarray, Runtime, str
 # Validation
 
 
-def _validate(model: bytes, source: _Source, path: Path) -> tuple[ValidationReport, str | None]:
+def _load_validation(path: Path, sample_shape: tuple[int, ...]
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
     if not path.exists():
         raise DatasetError(f"validation set {path} does not exist")
     if path.suffix != ".npz":
@@ -576,12 +589,17 @@ def _validate(model: bytes, source: _Source, path: Path) -> tuple[ValidationRepo
             y = np.asarray(npz["y"]) if "y" in npz.files else None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise DatasetError(f"validation set {path} is not a readable .npz file: {exc}") from None
-    assert source.sample_shape is not None
-    x = _fit_to_input(x_raw, source.sample_shape, what="validation set", path=path)
-    if y is not None and y.shape[0] != x.shape[0]:
+    x = _fit_to_input(x_raw, sample_shape, what="validation set", path=path)
+    if y is not None and (y.ndim == 0 or y.shape[0] != x.shape[0]):
         raise DatasetError(f"validation set {path}: x has {x.shape[0]} samples but y has "
-                           f"{y.shape[0]}")
+                           f"{y.shape[0] if y.ndim else 0}")
+    if y is not None and y.dtype.kind not in "biuf":
+        raise DatasetError(f"validation set {path}: y has dtype {y.dtype}; expected numbers")
+    return x, y
 
+
+def _validate(model: bytes, source: _Source, x: np.ndarray, y: np.ndarray | None
+              ) -> tuple[ValidationReport, str | None]:
     quant, runtime, why = run_converted(model, x)
     ref = source.predict(x) if source.predict is not None else None
     n = int(x.shape[0])
@@ -627,8 +645,46 @@ def _validate(model: bytes, source: _Source, path: Path) -> tuple[ValidationRepo
 # Conversion
 
 
+def _calibration_data(samples: np.ndarray, say: ProgressFn
+                      ) -> Callable[[], Iterator[list[np.ndarray]]]:
+    """The representative-dataset generator, reporting progress every ~10 %."""
+    n = int(samples.shape[0])
+    step = max(1, n // 10)
+
+    def representative() -> Iterator[list[np.ndarray]]:
+        for i, sample in enumerate(samples):
+            if i % step == 0:
+                say(f"calibrating: sample {i + 1}/{n}")
+            yield [sample[np.newaxis].astype(np.float32)]
+
+    return representative
+
+
+def _requantize_tflite(tf: Any, model: bytes, quantize: Quantization, samples: np.ndarray,
+                       say: ProgressFn) -> bytes:
+    """Post-training quantization of a float .tflite (what the converter does internally)."""
+    try:
+        from tensorflow.lite.python.convert import mlir_quantize
+        from tensorflow.lite.python.optimize import calibrator
+        from tensorflow.lite.python.util import modify_model_io_type
+    except ImportError:
+        raise UnsupportedModelError(
+            f"this TensorFlow ({tf.__version__}) cannot re-quantize a .tflite",
+            hint="convert from the float source model (.keras, .h5 or SavedModel)") from None
+    gen = _calibration_data(samples, say)
+    prepared = calibrator.add_intermediate_tensors(model)
+    if quantize == "int8":
+        calibrated = calibrator.Calibrator(prepared).calibrate(gen)
+        quantized = mlir_quantize(calibrated, input_data_type=tf.int8,
+                                  output_data_type=tf.int8)
+        return bytes(modify_model_io_type(quantized, tf.int8, tf.int8))
+    quantized = calibrator.Calibrator(prepared).calibrate_and_quantize(
+        gen, tf.int16, tf.int16, False, tf.int16, tf.int64)
+    return bytes(modify_model_io_type(quantized, tf.int16, tf.int16))
+
+
 def _configure(converter: Any, tf: Any, quantize: Quantization,
-               samples: np.ndarray | None) -> None:
+               samples: np.ndarray | None, say: ProgressFn) -> None:
     if quantize == "none":
         return
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -636,12 +692,7 @@ def _configure(converter: Any, tf: Any, quantize: Quantization,
         converter.target_spec.supported_types = [tf.float16]
         return
     assert samples is not None
-
-    def representative() -> Iterator[list[np.ndarray]]:
-        for sample in samples:
-            yield [sample[np.newaxis].astype(np.float32)]
-
-    converter.representative_dataset = representative
+    converter.representative_dataset = _calibration_data(samples, say)
     if quantize == "int8":
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
@@ -672,8 +723,9 @@ def convert_model(
 ) -> ConvertReport:
     """Convert ``src`` to a TFLite flatbuffer at ``out`` and report sizes, tensors and accuracy.
 
-    ``src``: a ``.keras`` / ``.h5`` file, a SavedModel directory, or a ``.tflite`` (already
-    converted models are copied as they are; a float ``.tflite`` cannot be re-quantized).
+    ``src``: a ``.keras`` / ``.h5`` file, a SavedModel directory, or a ``.tflite`` (a float
+    ``.tflite`` can be re-quantized to ``int8``/``int16x8``; a ``.tflite`` that already has the
+    requested type, or any ``.tflite`` with ``quantize="none"``, is copied unchanged).
     ``quantize``: ``int8`` (full integer, int8 input and output; the default), ``int16x8``
     (int16 activations, int8 weights), ``float16`` (float16 weights) or ``none`` (float32).
     ``representative``: calibration data for ``int8``/``int16x8`` (see :func:`load_samples`);
@@ -711,46 +763,62 @@ def convert_model(
         source = (_load_saved_model(tf, src) if fmt == "saved_model"
                   else _load_keras(tf, src, fmt))
     assert source.sample_shape is not None
+    # Check the validation set before spending time on conversion.
+    checks = None if validate is None else _load_validation(Path(validate), source.sample_shape)
     loaded = time.perf_counter()
 
-    samples: np.ndarray | None = None
-    used = 0
-    if fmt != "tflite":
-        if needs_calibration:
-            if representative is None:
-                raise DatasetError(
-                    f"{quantize} quantization needs a representative set",
-                    hint="pass --representative data.npy: a few hundred typical inputs")
-            data = _fit_to_input(load_samples(representative), source.sample_shape,
-                                 what="representative set", path=representative)
-            samples = _subsample(data, calibration_samples)
-            used = int(samples.shape[0])
-        elif representative is not None:
-            notes.append(f"{quantize} needs no calibration: the representative set was ignored")
-
+    # What to do: convert a Keras/SavedModel source, re-quantize a float .tflite, or copy one.
+    plan: Literal["convert", "requantize", "copy"] = "convert"
     if source.tflite is not None:
-        model = source.tflite
-        inputs, _outputs = _tensor_infos(model)
-        kind = inputs[0].dtype
+        kind = source.input_dtype
         already = {"int8": "int8", "int16": "int16x8"}.get(kind, "none")
-        if quantize not in ("none", already):
+        if quantize in ("none", already):
+            plan = "copy"
+        elif kind == "float32" and needs_calibration:
+            plan = "requantize"
+        else:
             raise UnsupportedModelError(
                 f"{src} is already a TFLite model with {kind} input: it cannot be re-quantized "
                 f"to {quantize}",
                 hint="convert from the float source model (.keras, .h5 or SavedModel), or pass "
                      "--quantize none to copy it unchanged",
             )
-        notes.append(f"{src.name} is already a TFLite model ({kind} input): copied unchanged")
+
+    samples: np.ndarray | None = None
+    used = 0
+    if needs_calibration and plan != "copy":
+        if representative is None:
+            raise DatasetError(
+                f"{quantize} quantization needs a representative set",
+                hint="pass --representative data.npy: a few hundred typical inputs")
+        data = _fit_to_input(load_samples(representative, sample_shape=source.sample_shape),
+                             source.sample_shape, what="representative set", path=representative)
+        samples = _subsample(data, calibration_samples)
+        used = int(samples.shape[0])
+    elif representative is not None:
+        notes.append(f"the representative set was not used ({quantize}, {plan})")
+
+    if plan == "copy":
+        assert source.tflite is not None
+        model = source.tflite
+        notes.append(f"{src.name} is already a TFLite model ({source.input_dtype} input): "
+                     "copied unchanged")
         say("copying")
     else:
-        say(f"converting ({quantize}" + (f", calibrating on {used} samples)" if used else ")"))
-        assert source.make_converter is not None
+        say(f"converting ({quantize})")
         tf = _import_tensorflow()
         with _captured_native_output() as capture:
             try:
-                converter = source.make_converter()
-                _configure(converter, tf, quantize, samples)
-                model = bytes(converter.convert())
+                if plan == "requantize":
+                    assert source.tflite is not None and samples is not None
+                    model = _requantize_tflite(tf, source.tflite, quantize, samples, say)
+                else:
+                    assert source.make_converter is not None
+                    converter = source.make_converter()
+                    _configure(converter, tf, quantize, samples, say)
+                    model = bytes(converter.convert())
+            except ConvertError:
+                raise
             except Exception as exc:
                 message = _converter_message(capture, exc)
                 raise ConversionFailedError(
@@ -758,14 +826,17 @@ def convert_model(
                     hint="ops without an int8 kernel need --quantize int16x8/none, or a "
                          "different layer" if needs_calibration else None,
                 ) from None
+        if plan == "requantize":
+            notes.append(f"{src.name} is a float TFLite model: re-quantized to {quantize} "
+                         "(the original float model is the validation reference)")
     converted = time.perf_counter()
     _write_atomic(out, model)
     inputs, outputs = _tensor_infos(model)
 
     validation: ValidationReport | None = None
-    if validate is not None:
+    if checks is not None:
         say("validating in the TFLM interpreter")
-        validation, why = _validate(model, source, Path(validate))
+        validation, why = _validate(model, source, *checks)
         if why is not None:
             notes.append(f"{why}: validated with the LiteRT reference kernels instead")
     validated = time.perf_counter()

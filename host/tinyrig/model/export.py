@@ -259,8 +259,9 @@ def _write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def export_model(model_path: str | os.PathLike[str] | bytes | Model, out_dir: str | os.PathLike[str],
-                 *, arena_bytes: int, name: str | None = None) -> ExportResult:
+def export_model(model_path: str | os.PathLike[str] | bytes | Model,
+                 out_dir: str | os.PathLike[str], *, arena_bytes: int,
+                 name: str | None = None) -> ExportResult:
     """Write the model's C++ sources (see module doc) into ``out_dir``.
 
     ``name`` defaults to the file's stem ("model" for bytes); symbols are derived from it by

@@ -208,7 +208,7 @@ class _Reader:
     def _unpack(self, fmt: str, pos: int, what: str) -> int:
         width = struct.calcsize(fmt)
         if pos < 0 or pos + width > self.size:
-            raise self.fail(f"truncated model: {what} needs {width} bytes past the end", pos)
+            raise self.fail(f"truncated or corrupt model: {what} lies past the end", pos)
         value: int = struct.unpack_from(fmt, self.data, pos)[0]
         return value
 
@@ -234,7 +234,8 @@ class _Reader:
         """Follow the uoffset stored at ``pos``."""
         target = pos + self.u32(pos, what)
         if target >= self.size:
-            raise self.fail(f"{what} points past the end of the model (to {target})", pos)
+            raise self.fail(f"truncated or corrupt model: {what} points to byte {target}, "
+                            "past the end", pos)
         return target
 
 
@@ -248,8 +249,9 @@ class _Table:
         if pos % 4:
             raise r.fail(f"{what} table is misaligned", pos)
         vtable = pos - r.i32(pos, f"{what} vtable offset")
-        if vtable < 0 or vtable % 2:
-            raise r.fail(f"{what} has an invalid vtable offset", pos)
+        if vtable < 0 or vtable % 2 or vtable + 4 > r.size:
+            raise r.fail(f"truncated or corrupt model: {what} vtable offset points to byte "
+                         f"{vtable}, outside the model", pos)
         vt_size = r.u16(vtable, f"{what} vtable")
         self.inline_size = r.u16(vtable + 2, f"{what} vtable")
         if vt_size < 4 or vt_size % 2 or vtable + vt_size > r.size:
@@ -331,7 +333,7 @@ def _vector(r: _Reader, pos: int, elem: int, what: str) -> tuple[int, int]:
     n = r.u32(pos, f"{what} length")
     start = pos + 4
     if start + n * elem > r.size:
-        raise r.fail(f"truncated model: {what} has {n} elements of {elem} bytes past the end",
+        raise r.fail(f"truncated or corrupt model: {what} ({n} elements) runs past the end",
                      pos)
     return start, n
 

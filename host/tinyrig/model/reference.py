@@ -58,9 +58,12 @@ def import_tflite_micro(feature: str = "the host TFLM interpreter") -> ModuleTyp
             raise TfliteMicroUnavailableError(feature) from None
         raise TfliteMicroUnavailableError(feature, str(exc)) from None
     except ImportError as exc:
-        detail = str(exc).rsplit(": ", 1)[-1] if "undefined symbol" in str(exc) else str(exc)
+        text = str(exc)
+        detail = ("undefined symbol " + text.rsplit(": ", 1)[-1]
+                  if "undefined symbol" in text else text)
         raise TfliteMicroUnavailableError(feature, detail) from None
-    return runtime
+    module: ModuleType = runtime
+    return module
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,407 @@
+#include "app/protocol_server.h"
+
+#include <cstring>
+
+#include "protocol/crc32.h"
+#include "tensorflow/lite/c/common.h"
+
+namespace tinyrig {
+namespace {
+
+constexpr uint8_t kFeatureModelUpload = 1u << 0;
+constexpr uint8_t kFeatureOpProfile = 1u << 1;
+constexpr uint8_t kFeatureCycleCounter = 1u << 2;
+constexpr size_t kStatsBlobSize = 8 * 4;
+constexpr size_t kMaxLogText = 200;
+
+uint32_t TicksToMicros(uint64_t ticks) {
+  const uint32_t hz = hal::TickHz();
+  return hz == 0 ? 0 : static_cast<uint32_t>(ticks * 1000000u / hz);
+}
+
+void WriteTensor(ByteWriter& out, const TfLiteTensor& tensor) {
+  out.U8(static_cast<uint8_t>(tensor.type));
+  const int rank = tensor.dims == nullptr ? 0 : tensor.dims->size;
+  out.U8(static_cast<uint8_t>(rank));
+  for (int i = 0; i < rank; ++i) out.I32(tensor.dims->data[i]);
+  out.F32(tensor.params.scale);
+  out.I32(tensor.params.zero_point);
+  out.U32(static_cast<uint32_t>(tensor.bytes));
+}
+
+bool IsRequest(MessageType type) {
+  switch (type) {
+    case MessageType::kHello:
+    case MessageType::kInfo:
+    case MessageType::kPing:
+    case MessageType::kSetInput:
+    case MessageType::kInvoke:
+    case MessageType::kGetOutput:
+    case MessageType::kInfer:
+    case MessageType::kProfile:
+    case MessageType::kStats:
+    case MessageType::kReset:
+    case MessageType::kModelBegin:
+    case MessageType::kModelChunk:
+    case MessageType::kModelCommit:
+      return true;
+    case MessageType::kBoot:
+    case MessageType::kLog:
+    case MessageType::kError:
+      return false;
+  }
+  return false;
+}
+
+bool AllowedWithoutSession(MessageType type) {
+  return type == MessageType::kHello || type == MessageType::kInfo ||
+         type == MessageType::kPing;
+}
+
+}  // namespace
+
+void ProtocolServer::Start(hal::BootReason reason) {
+  const auto reason_byte = static_cast<uint8_t>(reason);
+  SendFrame(static_cast<uint8_t>(MessageType::kBoot), 0, &reason_byte, 1);
+}
+
+void ProtocolServer::OnModelLoaded() {
+  model_crc32_ = runner_.model_data() == nullptr
+                     ? 0
+                     : Crc32(runner_.model_data(), runner_.model_size());
+}
+
+void ProtocolServer::Receive(const uint8_t* data, size_t size) {
+  for (size_t i = 0; i < size; ++i) {
+    const CobsDecoder::Event event = decoder_.Push(data[i]);
+    if (event != CobsDecoder::Event::kNone) HandleDecoded(event);
+  }
+}
+
+void ProtocolServer::HandleDecoded(CobsDecoder::Event event) {
+  switch (event) {
+    case CobsDecoder::Event::kNone:
+      return;
+    case CobsDecoder::Event::kMalformed:
+      ++stats_.framing_errors;
+      return;
+    case CobsDecoder::Event::kOverflow: {
+      ++stats_.overflow_errors;
+      FrameHeader header{};
+      if (ReadFrameHeader(decoder_.frame(), decoder_.size(), &header) &&
+          header.version == kProtocolVersion && header.seq != 0) {
+        SendError(Status::FRAME_TOO_LARGE, header.type, header.seq, kMaxPayload,
+                  "frame longer than max_payload");
+      }
+      return;
+    }
+    case CobsDecoder::Event::kFrame:
+      break;
+  }
+  FrameView request{};
+  switch (ParseFrame(decoder_.frame(), decoder_.size(), &request)) {
+    case FrameCheck::kOk:
+      ++stats_.frames_rx;
+      Dispatch(request);
+      return;
+    case FrameCheck::kBadCrc:
+      ++stats_.crc_errors;  // seq cannot be trusted: drop silently
+      return;
+    case FrameCheck::kTooShort:
+    case FrameCheck::kLengthMismatch:
+      ++stats_.framing_errors;
+      return;
+  }
+}
+
+void ProtocolServer::Dispatch(const FrameView& request) {
+  const uint8_t type_byte = request.header.type;
+  const uint16_t seq = request.header.seq;
+  if (request.header.version != kProtocolVersion) {
+    SendError(Status::BAD_VERSION, type_byte, seq, kProtocolVersion, "protocol version 1");
+    return;
+  }
+  const auto type = static_cast<MessageType>(type_byte);
+  if (!IsRequest(type)) {
+    SendError(Status::UNKNOWN_MESSAGE, type_byte, seq, type_byte, "unknown message type");
+    return;
+  }
+  if (!session_open_ && !AllowedWithoutSession(type)) {
+    SendError(Status::NO_SESSION, type_byte, seq, 0, "send HELLO first");
+    return;
+  }
+
+  ByteWriter reply(reply_, sizeof(reply_));
+  error_arg_ = 0;
+  error_detail_ = nullptr;
+  Status status = Status::UNKNOWN_MESSAGE;
+  switch (type) {
+    case MessageType::kHello: status = HandleHello(request, reply); break;
+    case MessageType::kInfo: status = HandleInfo(request, reply); break;
+    case MessageType::kPing: status = HandlePing(request, reply); break;
+    case MessageType::kSetInput: status = HandleSetInput(request, reply); break;
+    case MessageType::kInvoke: status = HandleInvoke(request, reply); break;
+    case MessageType::kGetOutput: status = HandleGetOutput(request, reply); break;
+    case MessageType::kInfer: status = HandleInfer(request, reply); break;
+    case MessageType::kProfile: status = HandleProfile(request, reply); break;
+    case MessageType::kStats: status = HandleStats(request, reply); break;
+    case MessageType::kReset: status = HandleReset(request, reply); break;
+    case MessageType::kModelBegin:
+    case MessageType::kModelChunk:
+    case MessageType::kModelCommit: status = HandleModelUpload(request, reply); break;
+    case MessageType::kBoot:
+    case MessageType::kLog:
+    case MessageType::kError: break;
+  }
+  if (status == Status::OK && reply.overflowed()) {
+    status = Status::FRAME_TOO_LARGE;
+    error_arg_ = kMaxPayload;
+    error_detail_ = "reply longer than max_payload";
+  }
+  if (status != Status::OK) {
+    SendError(status, type_byte, seq, error_arg_,
+              error_detail_ != nullptr ? error_detail_ : StatusName(status));
+    return;
+  }
+  SendFrame(static_cast<uint8_t>(type_byte | kReplyFlag), seq, reply_, reply.size());
+  if (type == MessageType::kReset) reset_requested_ = true;
+}
+
+Status ProtocolServer::HandleHello(const FrameView& request, ByteWriter& reply) {
+  ByteReader reader(request.payload, request.payload_size);
+  uint32_t nonce = 0;
+  if (!reader.ReadU32(&nonce) || reader.remaining() != 0) return Status::BAD_PAYLOAD;
+  session_open_ = true;
+  session_nonce_ = nonce;
+  reply.U32(nonce);
+  WriteInfo(reply);
+  return Status::OK;
+}
+
+Status ProtocolServer::HandleInfo(const FrameView& request, ByteWriter& reply) {
+  if (request.payload_size != 0) return Status::BAD_PAYLOAD;
+  WriteInfo(reply);
+  return Status::OK;
+}
+
+Status ProtocolServer::HandlePing(const FrameView& request, ByteWriter& reply) {
+  reply.Bytes(request.payload, request.payload_size);
+  return Status::OK;
+}
+
+Status ProtocolServer::RequireModel() {
+  const Status status = runner_.status();
+  if (status == Status::ARENA_TOO_SMALL) {
+    error_arg_ = runner_.bytes_needed();
+    error_detail_ = "tensor arena too small";
+  }
+  return status;
+}
+
+Status ProtocolServer::HandleSetInput(const FrameView& request, ByteWriter& reply) {
+  (void)reply;
+  ByteReader reader(request.payload, request.payload_size);
+  uint8_t index = 0;
+  uint32_t offset = 0;
+  if (!reader.ReadU8(&index) || !reader.ReadU32(&offset)) return Status::BAD_PAYLOAD;
+  const Status model = RequireModel();
+  if (model != Status::OK) return model;
+  TfLiteTensor* tensor = runner_.input(index);
+  if (tensor == nullptr) {
+    error_arg_ = index;
+    return Status::BAD_TENSOR;
+  }
+  const size_t size = reader.remaining();
+  if (offset > tensor->bytes || size > tensor->bytes - offset) {
+    error_arg_ = static_cast<uint32_t>(tensor->bytes);
+    return Status::OUT_OF_RANGE;
+  }
+  if (size != 0) std::memcpy(tensor->data.raw + offset, reader.rest(), size);
+  return Status::OK;
+}
+
+Status ProtocolServer::RunInvoke(ByteWriter& reply) {
+  const InvokeResult result = runner_.Invoke();
+  ++stats_.invokes;
+  stats_.last_invoke_ticks = result.ticks;
+  if (result.status != Status::OK) return result.status;
+  reply.U32(result.ticks);
+  reply.U32(TicksToMicros(result.ticks));
+  return Status::OK;
+}
+
+Status ProtocolServer::HandleInvoke(const FrameView& request, ByteWriter& reply) {
+  if (request.payload_size != 0) return Status::BAD_PAYLOAD;
+  const Status model = RequireModel();
+  if (model != Status::OK) return model;
+  return RunInvoke(reply);
+}
+
+Status ProtocolServer::HandleGetOutput(const FrameView& request, ByteWriter& reply) {
+  ByteReader reader(request.payload, request.payload_size);
+  uint8_t index = 0;
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  if (!reader.ReadU8(&index) || !reader.ReadU32(&offset) || !reader.ReadU32(&length) ||
+      reader.remaining() != 0) {
+    return Status::BAD_PAYLOAD;
+  }
+  const Status model = RequireModel();
+  if (model != Status::OK) return model;
+  const TfLiteTensor* tensor = runner_.output(index);
+  if (tensor == nullptr) {
+    error_arg_ = index;
+    return Status::BAD_TENSOR;
+  }
+  if (offset > tensor->bytes || length > tensor->bytes - offset) {
+    error_arg_ = static_cast<uint32_t>(tensor->bytes);
+    return Status::OUT_OF_RANGE;
+  }
+  if (length > kMaxPayload) {
+    error_arg_ = kMaxPayload;
+    return Status::FRAME_TOO_LARGE;
+  }
+  reply.Bytes(reinterpret_cast<const uint8_t*>(tensor->data.raw) + offset, length);
+  return Status::OK;
+}
+
+Status ProtocolServer::HandleInfer(const FrameView& request, ByteWriter& reply) {
+  const Status model = RequireModel();
+  if (model != Status::OK) return model;
+  size_t input_bytes = 0;
+  for (size_t i = 0; i < runner_.input_count(); ++i) input_bytes += runner_.input(i)->bytes;
+  size_t output_bytes = 0;
+  for (size_t i = 0; i < runner_.output_count(); ++i) output_bytes += runner_.output(i)->bytes;
+  if (input_bytes > kMaxPayload || output_bytes + 8 > kMaxPayload) {
+    error_arg_ = kMaxPayload;
+    error_detail_ = "use SET_INPUT/INVOKE/GET_OUTPUT";
+    return Status::FRAME_TOO_LARGE;
+  }
+  if (request.payload_size != input_bytes) {
+    error_arg_ = static_cast<uint32_t>(input_bytes);
+    error_detail_ = "payload must be all inputs concatenated";
+    return Status::BAD_PAYLOAD;
+  }
+  const uint8_t* next = request.payload;
+  for (size_t i = 0; i < runner_.input_count(); ++i) {
+    TfLiteTensor* tensor = runner_.input(i);
+    if (tensor->bytes != 0) std::memcpy(tensor->data.raw, next, tensor->bytes);
+    next += tensor->bytes;
+  }
+  const Status invoked = RunInvoke(reply);
+  if (invoked != Status::OK) return invoked;
+  for (size_t i = 0; i < runner_.output_count(); ++i) {
+    const TfLiteTensor* tensor = runner_.output(i);
+    reply.Bytes(reinterpret_cast<const uint8_t*>(tensor->data.raw), tensor->bytes);
+  }
+  return Status::OK;
+}
+
+Status ProtocolServer::HandleProfile(const FrameView& request, ByteWriter& reply) {
+  ByteReader reader(request.payload, request.payload_size);
+  uint16_t first = 0;
+  if (!reader.ReadU16(&first) || reader.remaining() != 0) return Status::BAD_PAYLOAD;
+  const OpProfiler& profiler = runner_.profiler();
+  const size_t total = profiler.count();
+  // First pass: how many records from `first` fit after the 4-byte count header.
+  size_t room = reply.remaining() - 4;
+  size_t count = 0;
+  for (size_t i = first; i < total; ++i) {
+    const char* tag = profiler.event(i).tag != nullptr ? profiler.event(i).tag : "";
+    size_t name_length = std::strlen(tag);
+    if (name_length > 255) name_length = 255;
+    const size_t record = 4 + 1 + name_length;
+    if (record > room) break;
+    room -= record;
+    ++count;
+  }
+  reply.U16(static_cast<uint16_t>(total));
+  reply.U16(static_cast<uint16_t>(count));
+  for (size_t i = first; i < first + count; ++i) {
+    const OpProfiler::Event& event = profiler.event(i);
+    reply.U32(event.end_ticks - event.start_ticks);
+    reply.Str8(event.tag);
+  }
+  return Status::OK;
+}
+
+Status ProtocolServer::HandleStats(const FrameView& request, ByteWriter& reply) {
+  if (request.payload_size != 0) return Status::BAD_PAYLOAD;
+  const uint32_t hz = hal::TickHz();
+  reply.U32(hz == 0 ? 0 : static_cast<uint32_t>(hal::Ticks() * 1000u / hz));
+  reply.U32(stats_.frames_rx);
+  reply.U32(stats_.frames_tx);
+  reply.U32(stats_.crc_errors);
+  reply.U32(stats_.framing_errors);
+  reply.U32(stats_.overflow_errors);
+  reply.U32(stats_.invokes);
+  reply.U32(stats_.last_invoke_ticks);
+  static_assert(kStatsBlobSize == 32, "STATS blob is 8 u32");
+  return Status::OK;
+}
+
+Status ProtocolServer::HandleReset(const FrameView& request, ByteWriter& reply) {
+  (void)reply;
+  if (request.payload_size != 0) return Status::BAD_PAYLOAD;
+  return Status::OK;  // Dispatch sends the reply, then sets reset_requested_
+}
+
+Status ProtocolServer::HandleModelUpload(const FrameView& request, ByteWriter& reply) {
+  (void)request;
+  (void)reply;
+  error_detail_ = "model upload is not built into this firmware";
+  return Status::UNSUPPORTED;
+}
+
+void ProtocolServer::WriteInfo(ByteWriter& reply) {
+  uint8_t features = kFeatureOpProfile;
+  if (hal::TicksAreCpuCycles()) features |= kFeatureCycleCounter;
+  static_assert(kFeatureModelUpload == 1, "bit 0: model upload (not in this firmware)");
+  reply.U8(kProtocolVersion);
+  reply.U8(features);
+  reply.U16(static_cast<uint16_t>(kMaxPayload));
+  reply.U32(hal::CpuHz());
+  reply.U32(hal::TickHz());
+  reply.U32(static_cast<uint32_t>(runner_.arena_size()));
+  reply.U32(static_cast<uint32_t>(runner_.arena_used()));
+  reply.U32(static_cast<uint32_t>(runner_.model_size()));
+  reply.U32(model_crc32_);
+  reply.Bytes(runner_.model_id(), ModelRunner::kModelIdSize);
+  reply.U16(static_cast<uint16_t>(runner_.status()));
+  reply.Str8(TINYRIG_FIRMWARE_VERSION);
+  reply.Str8(hal::BoardName());
+  reply.Str8(tflm_version_);
+  reply.U8(static_cast<uint8_t>(runner_.input_count()));
+  for (size_t i = 0; i < runner_.input_count(); ++i) WriteTensor(reply, *runner_.input(i));
+  reply.U8(static_cast<uint8_t>(runner_.output_count()));
+  for (size_t i = 0; i < runner_.output_count(); ++i) WriteTensor(reply, *runner_.output(i));
+}
+
+void ProtocolServer::Log(LogLevel level, const char* text) {
+  uint8_t payload[1 + kMaxLogText];
+  ByteWriter writer(payload, sizeof(payload));
+  writer.U8(static_cast<uint8_t>(level));
+  size_t length = std::strlen(text);
+  if (length > kMaxLogText) length = kMaxLogText;
+  writer.Bytes(reinterpret_cast<const uint8_t*>(text), length);
+  SendFrame(static_cast<uint8_t>(MessageType::kLog), 0, payload, writer.size());
+}
+
+void ProtocolServer::SendFrame(uint8_t type, uint16_t seq, const uint8_t* payload,
+                               size_t size) {
+  WriteFrame(sink_, type, seq, payload, size);
+  ++stats_.frames_tx;
+}
+
+void ProtocolServer::SendError(Status status, uint8_t request_type, uint16_t seq, uint32_t arg,
+                               const char* detail) {
+  uint8_t payload[2 + 1 + 4 + 1 + 255];
+  ByteWriter writer(payload, sizeof(payload));
+  writer.U16(static_cast<uint16_t>(status));
+  writer.U8(request_type);
+  writer.U32(arg);
+  writer.Str8(detail);
+  SendFrame(static_cast<uint8_t>(MessageType::kError), seq, payload, writer.size());
+}
+
+}  // namespace tinyrig
