@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +47,36 @@ def quantize_input(x: np.ndarray, scale: float, zero_point: int, dtype: type) ->
 def write_results(path: Path, results: dict[str, Any]) -> None:
     """Write a script's measured numbers (read by models/README.md and bench)."""
     path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
+def _stable_object_ids(config: bytes) -> bytes:
+    """Number Keras' ``shared_object_id`` values (memory addresses) 1, 2, ... in order."""
+    ids: dict[bytes, bytes] = {}
+
+    def renumber(match: re.Match[bytes]) -> bytes:
+        new = ids.setdefault(match.group(1), str(len(ids) + 1).encode())
+        return b'"shared_object_id": ' + new
+
+    return re.sub(rb'"shared_object_id": (\d+)', renumber, config)
+
+
+def save_keras(model: Any, path: Path) -> None:
+    """``model.save(path)``, made byte-reproducible: Keras stores the save time, memory
+    addresses (``shared_object_id``) and a file timestamp, which would change the committed
+    ``.keras`` on every run although the model is the same."""
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / path.name
+        model.save(raw)
+        with zipfile.ZipFile(raw) as src, zipfile.ZipFile(
+                path, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+            for name in sorted(src.namelist()):
+                data = src.read(name)
+                if name == "metadata.json":
+                    meta = json.loads(data)
+                    meta.pop("date_saved", None)
+                    data = json.dumps(meta, sort_keys=True).encode()
+                elif name == "config.json":
+                    data = _stable_object_ids(data)
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                dst.writestr(info, data)

@@ -27,7 +27,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # models/_common.py
 
-from _common import configure_tensorflow, write_results  # noqa: E402
+from _common import configure_tensorflow, save_keras, write_results  # noqa: E402
 
 SEED = 1234
 EPOCHS = 60
@@ -80,7 +80,7 @@ def main() -> None:
 
     rng = np.random.default_rng(SEED)
     x_cal = x_train[rng.choice(len(x_train), CALIBRATION_SAMPLES, replace=False)]
-    model.save(HERE / "digits_float.keras")
+    save_keras(model, HERE / "digits_float.keras")
     np.savez_compressed(HERE / "calibration.npz", x=x_cal)
     np.savez_compressed(HERE / "validation.npz", x=x_val, y=y_val)
 

@@ -37,7 +37,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # models/_common.py
 
-from _common import configure_tensorflow, write_results  # noqa: E402
+from _common import configure_tensorflow, save_keras, write_results  # noqa: E402
 
 SEED = 1234
 CLASSES = ("idle", "shake", "circle", "tap")
@@ -144,7 +144,7 @@ def main() -> None:
     float_acc = float(np.mean(pred == y_val))
     print(f"float: validation accuracy {float_acc:.4f} ({len(y_val)} windows)")
 
-    model.save(HERE / "gesture_float.keras")
+    save_keras(model, HERE / "gesture_float.keras")
     np.savez_compressed(HERE / "calibration.npz", x=x_cal.astype(np.float16))
     np.savez_compressed(HERE / "validation.npz", x=x_val, y=y_val)
 

@@ -27,7 +27,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # models/_common.py
 
-from _common import configure_tensorflow, quantize_input, write_results  # noqa: E402
+from _common import configure_tensorflow, quantize_input, save_keras, write_results  # noqa: E402
 
 SEED = 1234
 TRAIN_SAMPLES = 2000
@@ -72,7 +72,7 @@ def main() -> None:
     float_err = np.abs(pred - y_val)
     print(f"float: max abs error {float_err.max():.4f}, mean abs error {float_err.mean():.4f}")
 
-    model.save(HERE / "sine_float.keras")
+    save_keras(model, HERE / "sine_float.keras")
     np.save(HERE / "calibration.npy", x_cal)
     np.savez(HERE / "validation.npz", x=x_val, y=y_val)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -103,6 +105,21 @@ def test_sine_validation_metrics(sine_report: ConvertReport) -> None:
     assert sine_report.timings.total_s >= sine_report.timings.convert_s > 0
 
 
+def test_float_tflite_is_requantized(sine_report: ConvertReport, tmp_path: Path) -> None:
+    float_model = convert_model(SINE / "sine_float.keras", tmp_path / "f32.tflite",
+                                quantize="none")
+    assert (float_model.input_dtype, float_model.calibration_samples) == ("float32", 0)
+    report = convert_model(float_model.output, tmp_path / "int8.tflite", quantize="int8",
+                           representative=SINE / "calibration.npy",
+                           validate=SINE / "validation.npz")
+    assert (report.input_dtype, report.output_dtype) == ("int8", "int8")
+    assert any("re-quantized" in note for note in report.notes)
+    assert report.validation is not None and report.validation.cosine is not None
+    assert report.validation.cosine > 0.999
+    x, y = _sine_outputs(report.output.read_bytes())
+    assert np.abs(y - np.sin(x)).max() < SINE_INT8_MAX_ABS_ERROR
+
+
 def test_cli_json_classifier_metrics(cli: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "digits.tflite"
     result = cli.invoke(_app(), [
@@ -183,6 +200,20 @@ def test_bad_input_gives_one_clear_error(cli: CliRunner, bad_inputs: Path, tmp_p
     assert message in " ".join(result.stderr.split()), result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "out.tflite").exists()
+
+
+def test_error_as_a_user_sees_it(bad_inputs: Path, tmp_path: Path) -> None:
+    """A real process: one error line and a hint on stderr, no TensorFlow log spam."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tinyrig", "convert", str(bad_inputs / "junk.keras"),
+         "-r", str(SINE / "calibration.npy"), "-o", str(tmp_path / "out.tflite")],
+        capture_output=True, text=True, timeout=600, check=False,
+        env=dict(os.environ, COLUMNS="200"))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("error: cannot load Keras model"), result.stderr
+    assert len(lines) == 2 and lines[1].startswith("hint:"), result.stderr
+    assert result.stdout == ""
 
 
 def test_library_errors_are_typed(bad_inputs: Path, tmp_path: Path) -> None:

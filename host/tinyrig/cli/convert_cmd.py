@@ -86,6 +86,12 @@ def render(report: ConvertReport) -> None:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
+def _stage_step(stage: str) -> int:
+    """Which of the three steps (load, convert, validate) a progress message belongs to."""
+    word = stage.split(maxsplit=1)[0].rstrip(":") if stage else ""
+    return {"loading": 0, "validating": 2}.get(word, 1)
+
+
 def _default_output(src: Path, quantize: QuantizeMode) -> Path:
     stem = src.name if src.is_dir() else src.stem
     return src.parent / f"{stem}_{quantize.value}.tflite"
@@ -95,10 +101,11 @@ def _default_output(src: Path, quantize: QuantizeMode) -> Path:
 @handle_errors
 def convert(
     src: Annotated[Path, typer.Argument(
-        help="Float model: .keras, .h5, a SavedModel directory, or a .tflite to copy.",
-        show_default=False)],
+        help="Float model: .keras, .h5, a SavedModel directory, or a .tflite (a float one is "
+             "re-quantized, a quantized one copied).",
+        metavar="SRC", show_default=False)],
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="The .tflite to write [default: SRC_<quantize>.tflite].",
+        "--output", "-o", help="The .tflite to write (default: SRC_<quantize>.tflite beside SRC).",
         show_default=False)] = None,
     quantize: Annotated[QuantizeMode, typer.Option(
         "--quantize", "-q", help="int8: full integer, int8 in/out (TFLM's native mode).",
@@ -117,14 +124,14 @@ def convert(
 ) -> None:
     """Convert a Keras or SavedModel model to a quantized .tflite and validate it."""
     out = output if output is not None else _default_output(src, quantize)
-    with progress("converting", quiet=as_json) as update:
+    with progress("loading model", total=3, quiet=as_json) as update:
         report = convert_model(
             src, out,
             quantize=quantize.value,
             representative=representative,
             calibration_samples=calibration_samples,
             validate=validate,
-            progress=lambda stage: update(description=stage),
+            progress=lambda stage: update(description=stage, completed=_stage_step(stage)),
         )
     if as_json:
         print_json(report)

@@ -59,14 +59,15 @@ def _render_inspect(r: ModelReport) -> None:
     console.print(summary)
     io = Table(title="inputs / outputs", title_justify="left")
     for col in ("", "#", "name", "dtype", "shape", "quantization"):
-        io.add_column(col)
+        io.add_column(col, overflow="fold", no_wrap=col in ("dtype", "shape"))
     for role, tensors in (("in", r.inputs), ("out", r.outputs)):
         for t in tensors:
             io.add_row(role, *_tensor_row(t))
     console.print(io)
     ops = Table(title="ops", title_justify="left")
     for col in ("op", "count", "versions", "MACs", "TFLM"):
-        ops.add_column(col, justify="right" if col in ("count", "MACs") else "left")
+        ops.add_column(col, justify="right" if col in ("count", "MACs") else "left",
+                       no_wrap=col == "op", overflow="fold")
     for o in r.ops:
         ops.add_row(o.op, str(o.count), ",".join(map(str, o.versions)),
                     f"{o.macs:,}" if o.macs else "-",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import struct
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from tinyrig.protocol import (
     InvokeTiming,
     Log,
     MessageType,
+    ModelBegin,
+    ModelChunk,
     ProfileEntry,
     ProfileReply,
     ProtocolError,
@@ -197,6 +200,29 @@ class DeviceClient:
             self.set_input(index, data)
         timing = self.invoke()
         return timing, [self.get_output(i, size) for i, size in enumerate(out_sizes)]
+
+    def upload_model(self, model: bytes, model_id: bytes,
+                     progress: Callable[[int, int], None] | None = None) -> DeviceInfo:
+        """Send a model to the device's RAM slot (MODEL_BEGIN, windowed MODEL_CHUNKs,
+        MODEL_COMMIT); the device verifies CRC and flatbuffer, then re-initialises."""
+        begin = ModelBegin(len(model), zlib.crc32(model) & 0xFFFFFFFF, model_id[:8])
+        self.request(MessageType.MODEL_BEGIN, begin.encode(), reply_bytes=4)
+        chunk = self.max_payload - 4
+        offsets = list(range(0, len(model), chunk))
+        batch = max(1, self.window * 4)
+        for first in range(0, len(offsets), batch):
+            part = offsets[first:first + batch]
+            self.pipeline([(MessageType.MODEL_CHUNK,
+                            ModelChunk(offset, model[offset:offset + chunk]).encode(), 4)
+                           for offset in part])
+            if progress is not None:
+                progress(min(part[-1] + chunk, len(model)), len(model))
+        # Verification walks the whole flatbuffer: budget ~1 us per byte on a slow core.
+        self._info = DeviceInfo.decode(self.request(
+            MessageType.MODEL_COMMIT, reply_bytes=self.max_payload,
+            device_seconds=2.0 + len(model) * 1e-6))
+        self._last_invoke_seconds = None
+        return self._info
 
     # -- machinery -----------------------------------------------------------------------
 

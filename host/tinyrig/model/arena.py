@@ -231,6 +231,7 @@ def probe_arena(model: Model | bytes | str | os.PathLike[str], arena_bytes: int,
     os.close(write_fd)
     chunks: list[bytes] = []
     timed_out = False
+    finished = False
     try:
         deadline = start + timeout
         while True:
@@ -245,9 +246,10 @@ def probe_arena(model: Model | bytes | str | os.PathLike[str], arena_bytes: int,
             if not chunk:
                 break
             chunks.append(chunk)
+        finished = True
     finally:
         os.close(read_fd)
-        if timed_out:
+        if timed_out or not finished:  # also on KeyboardInterrupt: never leave a child behind
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
@@ -256,8 +258,10 @@ def probe_arena(model: Model | bytes | str | os.PathLike[str], arena_bytes: int,
         return ProbeResult(arena_bytes, False, f"timed out after {timeout:g} s", seconds)
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
-        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ \
-            else str(-code)
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
         return ProbeResult(arena_bytes, False, f"crashed ({name})", seconds)
     try:
         data = json.loads(b"".join(chunks).decode())

@@ -527,7 +527,10 @@ def _run_tflm(model: bytes, x: np.ndarray, inp: TensorInfo, out: TensorInfo
         with _captured_native_output():
             from tflite_micro import runtime
     except Exception as exc:
-        return f"tflite_micro cannot be imported ({type(exc).__name__})"
+        text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        head, _, tail = text.partition(": ")
+        detail = f"{Path(head).name}: {tail}" if tail and "/" in head else text
+        return f"tflite_micro cannot be imported ({detail[:160]})"
     arena = max(_TFLM_MIN_ARENA, len(model) * 10)
     results = []
     try:
@@ -604,6 +607,9 @@ def _validate(model: bytes, source: _Source, x: np.ndarray, y: np.ndarray | None
     ref = source.predict(x) if source.predict is not None else None
     n = int(x.shape[0])
     classes = int(quant.shape[-1]) if quant.ndim > 1 else 1
+    if (y is not None and classes > 1 and y.shape == (n, classes)
+            and np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1)):
+        y = y.argmax(axis=1)  # one-hot labels
     integer_labels = y is not None and y.ndim == 1 and (
         y.dtype.kind in "iub" or bool(np.all(np.mod(y, 1) == 0)))
     if classes > 1 and (y is None or integer_labels):
@@ -835,7 +841,7 @@ def convert_model(
 
     validation: ValidationReport | None = None
     if checks is not None:
-        say("validating in the TFLM interpreter")
+        say("validating: float model vs converted model")
         validation, why = _validate(model, source, *checks)
         if why is not None:
             notes.append(f"{why}: validated with the LiteRT reference kernels instead")

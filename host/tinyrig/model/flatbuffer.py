@@ -203,12 +203,13 @@ class _Reader:
         self.size = len(data)
 
     def fail(self, message: str, offset: int | None) -> ModelFormatError:
-        return ModelFormatError(message, offset=offset, size=self.size)
+        return ModelFormatError(f"truncated or corrupt model: {message}", offset=offset,
+                                size=self.size)
 
     def _unpack(self, fmt: str, pos: int, what: str) -> int:
         width = struct.calcsize(fmt)
         if pos < 0 or pos + width > self.size:
-            raise self.fail(f"truncated or corrupt model: {what} lies past the end", pos)
+            raise self.fail(f"{what} lies past the end", pos)
         value: int = struct.unpack_from(fmt, self.data, pos)[0]
         return value
 
@@ -234,7 +235,7 @@ class _Reader:
         """Follow the uoffset stored at ``pos``."""
         target = pos + self.u32(pos, what)
         if target >= self.size:
-            raise self.fail(f"truncated or corrupt model: {what} points to byte {target}, "
+            raise self.fail(f"{what} points to byte {target}, "
                             "past the end", pos)
         return target
 
@@ -250,7 +251,7 @@ class _Table:
             raise r.fail(f"{what} table is misaligned", pos)
         vtable = pos - r.i32(pos, f"{what} vtable offset")
         if vtable < 0 or vtable % 2 or vtable + 4 > r.size:
-            raise r.fail(f"truncated or corrupt model: {what} vtable offset points to byte "
+            raise r.fail(f"{what} vtable offset points to byte "
                          f"{vtable}, outside the model", pos)
         vt_size = r.u16(vtable, f"{what} vtable")
         self.inline_size = r.u16(vtable + 2, f"{what} vtable")
@@ -333,7 +334,7 @@ def _vector(r: _Reader, pos: int, elem: int, what: str) -> tuple[int, int]:
     n = r.u32(pos, f"{what} length")
     start = pos + 4
     if start + n * elem > r.size:
-        raise r.fail(f"truncated or corrupt model: {what} ({n} elements) runs past the end",
+        raise r.fail(f"{what} ({n} elements) runs past the end",
                      pos)
     return start, n
 

@@ -4,9 +4,9 @@ The ``sim`` device backend wraps :class:`ReferenceInterpreter`; firmware outputs
 with its outputs. ``tflite_micro`` is imported lazily (the ``sim`` extra).
 
 A tensor arena that is too small can make ``tflite_micro`` crash the whole process instead of
-raising. An explicit ``arena_bytes`` is therefore first tried in a child process; without one, a
-size known to work is used (the cached :func:`tinyrig.model.arena.measure_arena` result plus its
-margin, or a generous estimate from the model's tensors).
+raising. An explicit ``arena_bytes`` is therefore first tried in a child process; without one, the
+recommended size of :func:`tinyrig.model.arena.measure_arena` is used (measured in child
+processes and cached), the same size firmware builds default to.
 """
 
 from __future__ import annotations
@@ -108,12 +108,14 @@ def estimate_arena_upper_bound(model: Model) -> int:
 
 
 def _known_good_arena(model: Model) -> int:
-    from tinyrig.model.arena import cached_arena
+    """The recommended size of :func:`~tinyrig.model.arena.measure_arena` (cached; the first
+    measurement takes well under a second for typical models), else a generous estimate."""
+    from tinyrig.model.arena import measure_arena
 
-    cached = cached_arena(model)
-    if cached is not None:
-        return cached.arena_bytes
-    return estimate_arena_upper_bound(model)
+    try:
+        return measure_arena(model).arena_bytes
+    except ArenaError:
+        return estimate_arena_upper_bound(model)
 
 
 class ReferenceInterpreter:
