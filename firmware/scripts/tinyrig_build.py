@@ -17,7 +17,46 @@ selects ``reference`` or ``cmsis_nn`` kernels (the latter needs ``TINYRIG_TFLM_C
 
 import os
 
+from SCons.CacheDir import CacheDir
+from SCons.Util import hash_collect
+
 Import("env")  # noqa: F821  (SCons injects Import)
+
+
+class BuildDirRelativeCacheDir(CacheDir):
+    """SCons CacheDir whose keys do not depend on where the build directory is.
+
+    Stock SCons mixes the target's path into the cache key, and our build directories are
+    absolute and differ per model (PLATFORMIO_BUILD_DIR), so no object would ever be shared.
+    Here the path is taken relative to $BUILD_DIR; the rest of the key (the command line, the
+    contents of the sources and every header they include) is SCons's own.
+    """
+
+    build_dir = None
+
+    def cachepath(self, node):
+        if not self.is_enabled():
+            return None, None
+        try:
+            sig = node.cachesig
+        except AttributeError:
+            sigs = [child.get_cachedir_csig() for child in node.children()]
+            sigs.append(node.get_contents_sig())
+            path = node.get_abspath()
+            if self.build_dir and path.startswith(self.build_dir + os.sep):
+                path = os.path.relpath(path, self.build_dir)
+            else:
+                path = node.get_internal_path()
+            sigs.append(path)
+            sig = node.cachesig = hash_collect(sigs)
+        subdir = sig[: self.config["prefix_len"]].upper()
+        cachedir = os.path.join(self.path, subdir)
+        return cachedir, os.path.join(cachedir, sig)
+
+
+if env.subst("$BUILD_CACHE_DIR"):
+    BuildDirRelativeCacheDir.build_dir = os.path.realpath(env.subst("$BUILD_DIR"))
+    env.CacheDir("$BUILD_CACHE_DIR", custom_class=BuildDirRelativeCacheDir)
 
 # Flags TFLM was verified with (0 warnings). TF_LITE_STATIC_MEMORY changes TfLiteTensor's layout,
 # so it goes to every translation unit, ours included.

@@ -26,7 +26,10 @@ extern "C" void DebugLog(const char* format, va_list args) {
   const int written = std::vsnprintf(message, sizeof(message), format, args);
   if (written <= 0) return;
   size_t length = std::strlen(message);
-  while (length > 0 && (message[length - 1] == '\n' || message[length - 1] == ' ')) {
+  // MicroPrintf sends the text, then a separate "\r\n": trailing whitespace is dropped and an
+  // empty message is not logged.
+  while (length > 0 && (message[length - 1] == '\n' || message[length - 1] == '\r' ||
+                        message[length - 1] == ' ')) {
     message[--length] = '\0';
   }
   if (length == 0) return;

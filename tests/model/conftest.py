@@ -48,7 +48,8 @@ def _load_schema() -> ModuleType | None:
     spec = importlib.util.find_spec("tflite_micro")
     if spec is not None and spec.submodule_search_locations:
         root = Path(next(iter(spec.submodule_search_locations)))
-        candidates.append(root / "tensorflow/lite/python/schema_py_generated.py")
+        candidates += [root / "tensorflow/lite/python/schema_py_generated.py",
+                       root / "tensorflow/lite/micro/python/schema_py_generated.py"]
     tf = importlib.util.find_spec("tensorflow")
     if tf is not None and tf.submodule_search_locations:
         root = Path(next(iter(tf.submodule_search_locations)))

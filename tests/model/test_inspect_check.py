@@ -12,7 +12,7 @@ from tinyrig.model.check import TARGETS, Severity, Target, check_model
 from tinyrig.model.errors import ModelError
 from tinyrig.model.inspect import inspect_model
 
-from .conftest import MODEL_NAMES, model_file
+from .conftest import MODEL_NAMES, model_file, needs_tflm
 
 Variant = Callable[[str, Callable[[Any], None]], bytes]
 
@@ -111,3 +111,21 @@ def test_person_detect_bias_quantization_is_only_a_warning() -> None:
     assert report.ok
     assert {p.severity for p in report.problems if p.code == "quantization"} == {
         Severity.WARNING}
+
+
+@needs_tflm
+def test_check_reports_what_the_real_tflm_rejects(make_variant: Variant) -> None:
+    def edit(m: Any) -> None:
+        m.subgraphs[0].tensors[0].type = 3  # UINT8 input into an int8 FULLY_CONNECTED
+
+    report = check_model(make_variant("hello_world_int8", edit))
+    assert not report.ok and not report.interpreter_checked
+    rejects = [p for p in report.errors if p.code == "tflm-rejects"]
+    assert len(rejects) == 1 and "fully_connected" in rejects[0].message
+
+
+@needs_tflm
+def test_check_runs_the_real_tflm(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TINYRIG_CACHE_DIR", str(tmp_path))
+    report = check_model(model_file("micro_speech_quantized"), "nucleo-f446re")
+    assert report.ok and report.interpreter_checked and report.memory.arena_measured

@@ -83,9 +83,11 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except TinyrigError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            # soft_wrap: one message is one line, however narrow the terminal or pipe.
+            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False,
+                              soft_wrap=True)
             if exc.hint:
-                err_console.print(f"[dim]hint:[/] {exc.hint}", highlight=False)
+                err_console.print(f"[dim]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[bold red]interrupted[/]")
@@ -96,7 +98,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             if os.environ.get("TINYRIG_DEBUG"):
                 raise
             err_console.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False,
+                soft_wrap=True,
             )
             err_console.print("[dim]hint:[/] this is a tinyrig bug; rerun with TINYRIG_DEBUG=1 "
                               "for the traceback and report it")

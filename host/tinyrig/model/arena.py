@@ -51,7 +51,7 @@ __all__ = [
 # Added to the measured minimum for the recommended size (then rounded up to 16 bytes).
 DEFAULT_MARGIN: Final = 256
 ALIGN: Final = 16
-_CACHE_FORMAT: Final = 1
+_CACHE_FORMAT: Final = 2
 _MAX_ARENA: Final = 1 << 30
 _HOST_NOTE: Final = (
     "measured with the host (64-bit) TFLM build and reference kernels; 32-bit targets with the "
@@ -128,6 +128,7 @@ class ArenaReport:
     cached: bool
     interpreter: str  # tflite_micro build, e.g. 0.dev20261023182759-g8f6596d
     tflm_version: str  # the pinned TFLM of the firmware
+    interpreter_matches_pin: bool  # the interpreter was built from the pinned TFLM commit
     host_pointer_bits: int
     note: str
 
@@ -173,10 +174,15 @@ def parse_allocations(text: str) -> AllocationBreakdown | None:
 
 def _child(model: Model, arena_bytes: int, want_allocations: bool, out_fd: int) -> None:
     """Runs in the forked child: report {"ok", "reason", "alloc"} as JSON on ``out_fd``."""
+    import faulthandler
+
     import numpy as np
 
     from tinyrig.model.reference import import_tflite_micro
 
+    # a crash is an expected outcome here: no fault report on the parent's stderr (pytest and
+    # other hosts enable faulthandler on a descriptor the child inherits)
+    faulthandler.disable()
     log = os.memfd_create("tinyrig-probe") if hasattr(os, "memfd_create") else os.open(
         os.devnull, os.O_WRONLY)
     os.dup2(log, 1)
@@ -364,7 +370,8 @@ def _report_from_json(d: dict[str, Any]) -> ArenaReport:
     fields = {k: d[k] for k in ("model_sha256", "model_bytes", "minimum_bytes", "arena_bytes",
                                 "margin_bytes", "below_minimum_fails", "recommended_verified",
                                 "probes", "search_seconds", "cached", "interpreter",
-                                "tflm_version", "host_pointer_bits", "note")}
+                                "tflm_version", "interpreter_matches_pin",
+                                "host_pointer_bits", "note")}
     return ArenaReport(
         **fields, breakdown=breakdown, peak_op=peak,
         largest_tensors=tuple(TensorUse(index=t["index"], name=t["name"], dtype=t["dtype"],
@@ -489,6 +496,8 @@ def measure_arena(model: Model | bytes | str | os.PathLike[str], *,
     if not rec.ok:
         raise ArenaError(f"the measured minimum {minimum} B works but the recommended "
                          f"{recommended} B does not ({rec.reason}): non-monotonic allocator?")
+    build = interpreter_build()
+    matches = build.endswith(f"-g{TFLM_VERSION}")
     report = ArenaReport(
         model_sha256=model.sha256,
         model_bytes=model.size,
@@ -503,10 +512,12 @@ def measure_arena(model: Model | bytes | str | os.PathLike[str], *,
         probes=len(s.results),
         search_seconds=round(time.monotonic() - began, 3),
         cached=False,
-        interpreter=interpreter_build(),
+        interpreter=build,
         tflm_version=TFLM_VERSION,
+        interpreter_matches_pin=matches,
         host_pointer_bits=8 * _pointer_size(),
-        note=_HOST_NOTE,
+        note=_HOST_NOTE if matches else
+        f"{_HOST_NOTE}; the interpreter is TFLM {build}, not the pinned {TFLM_VERSION}",
     )
     if below_fails:
         _store_cached(model, report)

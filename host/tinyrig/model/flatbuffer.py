@@ -213,12 +213,6 @@ class _Reader:
         value: int = struct.unpack_from(fmt, self.data, pos)[0]
         return value
 
-    def u8(self, pos: int, what: str) -> int:
-        return self._unpack("<B", pos, what)
-
-    def i8(self, pos: int, what: str) -> int:
-        return self._unpack("<b", pos, what)
-
     def u16(self, pos: int, what: str) -> int:
         return self._unpack("<H", pos, what)
 
@@ -228,15 +222,11 @@ class _Reader:
     def u32(self, pos: int, what: str) -> int:
         return self._unpack("<I", pos, what)
 
-    def u64(self, pos: int, what: str) -> int:
-        return self._unpack("<Q", pos, what)
-
     def deref(self, pos: int, what: str) -> int:
         """Follow the uoffset stored at ``pos``."""
         target = pos + self.u32(pos, what)
         if target >= self.size:
-            raise self.fail(f"{what} points to byte {target}, "
-                            "past the end", pos)
+            raise self.fail(f"{what} points to byte {target}, past the end", pos)
         return target
 
 
@@ -251,8 +241,8 @@ class _Table:
             raise r.fail(f"{what} table is misaligned", pos)
         vtable = pos - r.i32(pos, f"{what} vtable offset")
         if vtable < 0 or vtable % 2 or vtable + 4 > r.size:
-            raise r.fail(f"{what} vtable offset points to byte "
-                         f"{vtable}, outside the model", pos)
+            raise r.fail(f"{what} vtable offset points to byte {vtable}, outside the model",
+                         pos)
         vt_size = r.u16(vtable, f"{what} vtable")
         self.inline_size = r.u16(vtable + 2, f"{what} vtable")
         if vt_size < 4 or vt_size % 2 or vtable + vt_size > r.size:

@@ -11,6 +11,8 @@ processes and cached), the same size firmware builds default to.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -145,9 +147,11 @@ class ReferenceInterpreter:
                     hint="run `tinyrig arena MODEL` for the measured minimum")
         self.arena_bytes = arena_bytes
         try:
-            self._interpreter = runtime.Interpreter.from_bytes(
-                self.model.data, arena_size=arena_bytes,
-                intrepreter_config=runtime.InterpreterConfig.kAllocationRecording)
+            # some tflite_micro builds print() while loading: keep stdout for our output (--json)
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._interpreter = runtime.Interpreter.from_bytes(
+                    self.model.data, arena_size=arena_bytes,
+                    intrepreter_config=runtime.InterpreterConfig.kAllocationRecording)
         except (RuntimeError, ValueError) as exc:
             raise InterpreterError(f"TFLM could not load the model: {exc}") from None
 

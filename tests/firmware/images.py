@@ -1,0 +1,55 @@
+"""Firmware images built once per test session and shared by tests/build and tests/firmware."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tinyrig.build.firmware import FirmwareImage, build_firmware
+
+REPO = Path(__file__).resolve().parents[2]
+HELLO_WORLD = REPO.parent / "shared" / "models" / "hello_world_int8.tflite"
+# Small and fixed, so the image is reusable across sessions (it is part of the cache key).
+HELLO_WORLD_ARENA = 4096
+
+_COMPILERS = {"native": "g++", "qemu-m4": "arm-none-eabi-g++"}
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    image: FirmwareImage
+    seconds: float
+    steps: int  # build steps PlatformIO reported (0 when pio was not run)
+
+
+_built: dict[str, BuiltImage] = {}
+
+
+def missing_compiler(target: str) -> str | None:
+    compiler = _COMPILERS[target]
+    return None if shutil.which(compiler) else f"{compiler} is not installed"
+
+
+def hello_world_image(target: str) -> BuiltImage:
+    """Build (or reuse) the hello_world firmware for ``target``; skip if its compiler is absent."""
+    reason = missing_compiler(target)
+    if reason is not None:
+        pytest.skip(reason)
+    if not HELLO_WORLD.is_file():
+        pytest.skip(f"{HELLO_WORLD} is not present")
+    if target not in _built:
+        steps = 0
+
+        def count(*, completed: float, total: float | None, description: str) -> None:
+            nonlocal steps
+            steps = int(completed)
+
+        start = time.monotonic()
+        image = build_firmware(target, HELLO_WORLD, arena_bytes=HELLO_WORLD_ARENA,
+                               progress=count)
+        _built[target] = BuiltImage(image, time.monotonic() - start, steps)
+    return _built[target]

@@ -1,0 +1,173 @@
+"""The real firmware, native and under QEMU, speaking docs/protocol.md over its pty."""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.firmware.images import hello_world_image
+from tests.firmware.link import DeviceLink, qemu_missing, start_native, start_qemu
+from tinyrig.protocol.frame import Frame, encode_frame
+from tinyrig.protocol.messages import (
+    Boot,
+    BootReason,
+    DeviceInfo,
+    ErrorCode,
+    ErrorReply,
+    Feature,
+    HelloReply,
+    MessageType,
+    TfLiteType,
+    reply_type,
+)
+
+pytestmark = pytest.mark.slow
+
+BACKENDS = [pytest.param("native", marks=pytest.mark.native),
+            pytest.param("qemu", marks=pytest.mark.qemu)]
+
+
+def _start(backend: str) -> DeviceLink:
+    if backend == "native":
+        return start_native(hello_world_image("native").image.elf)
+    reason = qemu_missing()
+    if reason is not None:
+        pytest.skip(reason)
+    return start_qemu(hello_world_image("qemu-m4").image.elf)
+
+
+@pytest.fixture(params=BACKENDS)
+def device(request: pytest.FixtureRequest) -> Iterator[DeviceLink]:
+    link = _start(request.param)
+    yield link
+    link.close()
+
+
+def _hello(link: DeviceLink, nonce: int = 0x12345678) -> HelloReply:
+    link.send_raw(b"\x00")  # flush any half-received frame, as the host codec does
+    reply = link.request(MessageType.HELLO, struct.pack("<I", nonce))
+    assert reply.type == reply_type(MessageType.HELLO), reply
+    return HelloReply.decode(reply.payload)
+
+
+def _error(frame: Frame) -> ErrorReply:
+    assert frame.type == MessageType.ERROR, frame
+    return ErrorReply.decode(frame.payload)
+
+
+def test_boot_then_hello_info(device: DeviceLink) -> None:
+    hello = _hello(device)
+    elapsed = time.monotonic() - device.started
+    print(f"{device.pty_path}: launch to HELLO reply {elapsed * 1000:.0f} ms")
+    info = hello.info
+    assert hello.nonce == 0x12345678
+    assert info.protocol_version == 1
+    assert info.model_status == ErrorCode.OK
+    assert info.max_payload >= 256
+    assert info.tflm == "90b983c"
+    assert info.arena_size == 4096
+    assert 0 < info.arena_used <= info.arena_size
+    assert info.model_size > 1000
+    assert Feature.PROFILE in info.features
+    assert [t.dtype for t in info.inputs] == [TfLiteType.INT8]
+    assert [t.shape for t in info.outputs] == [(1, 1)]
+    assert info.board in ("native", "mps2-an386")
+    # INFO alone returns the same blob.
+    again = device.request(MessageType.INFO)
+    assert DeviceInfo.decode(again.payload) == info
+
+
+def test_native_boot_frame_is_first(request: pytest.FixtureRequest) -> None:
+    link = _start("native")
+    try:
+        boot = link.receive()
+        assert boot.type == MessageType.BOOT and boot.seq == 0
+        assert Boot.decode(boot.payload).reason == BootReason.POWER_ON
+    finally:
+        link.close()
+
+
+def test_requests_need_a_session(device: DeviceLink) -> None:
+    error = _error(device.request(MessageType.INVOKE))
+    assert error.code == ErrorCode.NO_SESSION
+    assert error.request_type == MessageType.INVOKE
+    pong = device.request(MessageType.PING, b"abc\x00def")
+    assert pong.payload == b"abc\x00def"
+
+
+def test_infer_profile_stats(device: DeviceLink) -> None:
+    info = _hello(device).info
+    x = info.inputs[0]
+    # hello_world: y ~ sin(x); quantize x = 1.57 with the input's scale/zero point.
+    q = max(-128, min(127, round(1.57 / x.scale) + x.zero_point))
+    reply = device.request(MessageType.INFER, struct.pack("<b", q))
+    assert reply.type == reply_type(MessageType.INFER), reply
+    ticks, micros = struct.unpack_from("<II", reply.payload)
+    (y_q,) = struct.unpack_from("<b", reply.payload, 8)
+    out = info.outputs[0]
+    y = (y_q - out.zero_point) * out.scale
+    assert abs(y - 1.0) < 0.2, y
+    assert ticks > 0 or micros >= 0
+
+    profile = device.request(MessageType.PROFILE, struct.pack("<H", 0))
+    total, count = struct.unpack_from("<HH", profile.payload)
+    assert total == count == 3  # three FULLY_CONNECTED layers
+    assert b"FULLY_CONNECTED" in profile.payload
+
+    stats = device.request(MessageType.STATS)
+    fields = struct.unpack("<8I", stats.payload)
+    assert fields[6] == 1  # invokes
+    assert fields[1] >= 3  # frames_rx: HELLO, INFER, PROFILE, STATS
+
+
+def test_errors_are_typed(device: DeviceLink) -> None:
+    _hello(device)
+    assert _error(device.request(MessageType.INFER, b"")).code == ErrorCode.BAD_PAYLOAD
+    bad_tensor = _error(device.request(MessageType.GET_OUTPUT, struct.pack("<BII", 7, 0, 1)))
+    assert (bad_tensor.code, bad_tensor.arg) == (ErrorCode.BAD_TENSOR, 7)
+    assert _error(device.request(MessageType.GET_OUTPUT, struct.pack("<BII", 0, 0, 99))
+                  ).code == ErrorCode.OUT_OF_RANGE
+    assert _error(device.request(MessageType.MODEL_BEGIN, bytes(16))
+                  ).code == ErrorCode.UNSUPPORTED
+    unknown = _error(device.request(0x55))
+    assert (unknown.code, unknown.arg) == (ErrorCode.UNKNOWN_MESSAGE, 0x55)
+    # A frame of another protocol version is answered, not executed.
+    device.send_raw(encode_frame(Frame(type=MessageType.PING, seq=77, payload=b"", version=2)))
+    frame = device.receive()
+    assert frame.seq == 77
+    bad_version = _error(frame)
+    assert (bad_version.code, bad_version.arg) == (ErrorCode.BAD_VERSION, 1)
+
+
+def test_bad_crc_is_dropped_and_counted(device: DeviceLink) -> None:
+    _hello(device)
+    wire = bytearray(encode_frame(Frame(type=MessageType.PING, seq=500, payload=b"zz")))
+    wire[-3] ^= 0x01  # inside the CRC (never makes a zero: COBS bytes are non-zero)
+    if wire[-3] == 0:
+        wire[-3] = 0x02
+    device.send_raw(bytes(wire))
+    stats = device.request(MessageType.STATS)
+    assert struct.unpack("<8I", stats.payload)[3] == 1  # crc_errors
+
+
+def test_oversized_frame_is_answered(device: DeviceLink) -> None:
+    max_payload = _hello(device).info.max_payload
+    device.send(MessageType.PING, bytes(range(256)) * (max_payload // 256 + 1))
+    error = _error(device.receive())
+    assert (error.code, error.arg) == (ErrorCode.FRAME_TOO_LARGE, max_payload)
+    assert device.request(MessageType.PING, b"ok").payload == b"ok"
+
+
+def test_reset_sends_boot_on_the_same_port(device: DeviceLink) -> None:
+    _hello(device)
+    reply = device.request(MessageType.RESET)
+    assert reply.type == reply_type(MessageType.RESET)
+    boot = device.receive(timeout=10)
+    assert boot.type == MessageType.BOOT
+    assert Boot.decode(boot.payload).reason == BootReason.SOFTWARE_RESET
+    assert _error(device.request(MessageType.STATS)).code == ErrorCode.NO_SESSION
+    assert _hello(device, nonce=7).nonce == 7
+    assert device.process.poll() is None
