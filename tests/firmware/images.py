@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tinyrig.build.errors import ToolchainMissingError
 from tinyrig.build.firmware import FirmwareImage, build_firmware
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +50,21 @@ def hello_world_image(target: str) -> BuiltImage:
             steps = int(completed)
 
         start = time.monotonic()
-        image = build_firmware(target, HELLO_WORLD, arena_bytes=HELLO_WORLD_ARENA,
-                               progress=count)
+        try:
+            image = build_firmware(target, HELLO_WORLD, arena_bytes=HELLO_WORLD_ARENA,
+                                   progress=count)
+        except ToolchainMissingError as exc:  # e.g. no PlatformIO, no newlib
+            pytest.skip(f"{exc} ({exc.hint})")
         _built[target] = BuiltImage(image, time.monotonic() - start, steps)
     return _built[target]
+
+
+def hello_world_image_with_arena(target: str, arena_bytes: int) -> FirmwareImage:
+    """hello_world with a chosen arena (e.g. too small); reuses the cached TFLM objects."""
+    reason = missing_compiler(target)
+    if reason is not None:
+        pytest.skip(reason)
+    try:
+        return build_firmware(target, HELLO_WORLD, arena_bytes=arena_bytes)
+    except ToolchainMissingError as exc:
+        pytest.skip(f"{exc} ({exc.hint})")

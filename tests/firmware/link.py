@@ -11,6 +11,7 @@ import re
 import select
 import shutil
 import subprocess
+import termios
 import time
 import tty
 from pathlib import Path
@@ -30,7 +31,7 @@ class DeviceLink:
         self.pty_path = pty_path
         self.started = started
         self.fd = os.open(pty_path, os.O_RDWR | os.O_NOCTTY)
-        tty.setraw(self.fd)
+        tty.setraw(self.fd, termios.TCSANOW)  # TCSAFLUSH would drop a pending BOOT
         self.decoder = FrameDecoder()
         self.pending: list[Frame] = []
         self.seq = 0

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.firmware.images import hello_world_image
+from tests.firmware.images import hello_world_image, hello_world_image_with_arena
 from tests.firmware.link import DeviceLink, qemu_missing, start_native, start_qemu
 from tinyrig.protocol.frame import Frame, encode_frame
 from tinyrig.protocol.messages import (
@@ -171,3 +171,21 @@ def test_reset_sends_boot_on_the_same_port(device: DeviceLink) -> None:
     assert _error(device.request(MessageType.STATS)).code == ErrorCode.NO_SESSION
     assert _hello(device, nonce=7).nonce == 7
     assert device.process.poll() is None
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_too_small_arena_still_boots(backend: str) -> None:
+    target = "native" if backend == "native" else "qemu-m4"
+    if backend == "qemu" and qemu_missing() is not None:
+        pytest.skip(str(qemu_missing()))
+    image = hello_world_image_with_arena(target, 600)
+    link = start_native(image.elf) if backend == "native" else start_qemu(image.elf)
+    try:
+        info = _hello(link).info
+        assert info.model_status == ErrorCode.ARENA_TOO_SMALL
+        assert (info.arena_size, info.arena_used, info.inputs) == (600, 0, ())
+        error = _error(link.request(MessageType.INVOKE))
+        assert error.code == ErrorCode.ARENA_TOO_SMALL
+        assert error.arg > 600  # bytes needed, from TFLM's allocator message
+    finally:
+        link.close()

@@ -36,6 +36,8 @@ _ARM_APT: Final = (
 )
 _LOG_TAIL_LINES: Final = 40
 _STAMP: Final = "tinyrig-image.json"
+# What `pio run` reads from firmware/ (not fuzz/ or tests/, which have their own outputs).
+_FIRMWARE_BUILD_INPUTS: Final = ("src", "platforms", "scripts", "include", "lib")
 _PROGRESS_ACTIONS: Final = ("Compiling", "Archiving", "Linking", "Indexing", "Retrieved")
 
 
@@ -127,8 +129,9 @@ def firmware_sources_hash(project: Path | None = None) -> str:
     project = project or project_dir()
     digest = hashlib.sha256()
     files = [project / "platformio.ini"]
-    files += sorted(p for p in (project / "firmware").rglob("*")
-                    if p.is_file() and "__pycache__" not in p.parts)
+    for part in _FIRMWARE_BUILD_INPUTS:
+        files += sorted(p for p in (project / "firmware" / part).rglob("*")
+                        if p.is_file() and "__pycache__" not in p.parts)
     for path in files:
         digest.update(str(path.relative_to(project)).encode())
         digest.update(b"\0")

@@ -65,8 +65,12 @@ def pio_executable() -> Path:
 
 
 def _write_if_changed(path: Path, text: str) -> None:
-    if not path.is_file() or path.read_text() != text:
-        path.write_text(text)
+    """Atomic, so that concurrent builds never see a half-written file."""
+    if path.is_file() and path.read_text() == text:
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def ensure_core(project: Path | None = None) -> Path:
@@ -112,7 +116,7 @@ def ensure_core(project: Path | None = None) -> Path:
             state = {}
     if state.get("last_version") != pio_version:
         state["last_version"] = pio_version
-        state_path.write_text(json.dumps(state))
+        _write_if_changed(state_path, json.dumps(state))
     return core
 
 
