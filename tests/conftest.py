@@ -51,13 +51,14 @@ def firmware_images(model_path: Path) -> Iterator[dict[str, object]]:
 
 
 def build_image(cache: dict[str, object], target: str, model: Path) -> object:
-    from tinyrig.build.firmware import build_firmware
-    from tinyrig.model.arena import measure_arena
+    """The session's hello_world image for ``target`` (shared with tests/firmware)."""
+    from tests.firmware.images import HELLO_WORLD, hello_world_image
 
+    if model != HELLO_WORLD:
+        raise ValueError(f"only {HELLO_WORLD.name} images are shared, not {model.name}")
     if target not in cache:
         reason = missing_tool_reason(target)
         if reason:
             pytest.skip(reason)
-        cache[target] = build_firmware(target, model,
-                                       arena_bytes=measure_arena(model).arena_bytes)
+        cache[target] = hello_world_image(target).image
     return cache[target]

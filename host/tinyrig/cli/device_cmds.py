@@ -30,6 +30,9 @@ ModelOption = Annotated[Path | None, typer.Option(
 BaudOption = Annotated[int, typer.Option("--baud", help="UART baud rate of a real board.")]
 ArenaOption = Annotated[int | None, typer.Option(
     "--arena", help="Tensor arena bytes for emulated firmware (default: measured).")]
+RunnerOption = Annotated[bool, typer.Option(
+    "--runner", help="Emulated boards: boot the runner firmware and upload the model over the "
+                     "link instead of building firmware for it.")]
 
 
 def _building(device: str, quiet: bool) -> AbstractContextManager[Callable[..., None]]:
@@ -84,6 +87,7 @@ def run(
         "--reference/--no-reference", help="Also run the host TFLM and compare bit for bit.")
     ] = True,
     arena: ArenaOption = None,
+    runner: RunnerOption = False,
     baud: BaudOption = DEFAULT_BAUDRATE,
     json: JsonOption = False,
 ) -> None:
@@ -95,7 +99,7 @@ def run(
     arrays = load_arrays(inputs)
     with _building(device, json) as update:
         dev = open_device(device, model=model, arena_bytes=arena, baudrate=baud,
-                          progress=update)
+                          progress=update, runner=runner)
     with dev:
         ref = SimDevice(model) if reference and model is not None and device != "sim" else None
         report = run_batch(dev, arrays, reference=ref, quantize=quantize,
@@ -129,11 +133,12 @@ def _render_info(info: DeviceInfo) -> None:
 @app.command()
 @handle_errors
 def info(device: DeviceOption, model: ModelOption = None, arena: ArenaOption = None,
-         baud: BaudOption = DEFAULT_BAUDRATE, json: JsonOption = False) -> None:
+         runner: RunnerOption = False, baud: BaudOption = DEFAULT_BAUDRATE,
+         json: JsonOption = False) -> None:
     """Connect to a device and show what it reports (board, firmware, model, arena)."""
     with _building(device, json) as update:
         dev = open_device(device, model=model, arena_bytes=arena, baudrate=baud,
-                          progress=update)
+                          progress=update, runner=runner)
     with dev:
         emit(dev.info(), json, _render_info)
 

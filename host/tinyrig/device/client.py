@@ -137,6 +137,27 @@ class DeviceClient:
     def ping(self, data: bytes = b"") -> bytes:
         return self.request(MessageType.PING, data, reply_bytes=len(data))
 
+    def link_test(self, data: bytes) -> tuple[bytes, float]:
+        """Raw echo of ``data`` (LINK_TEST, docs/protocol.md §3.3): returns the echoed bytes
+        and the seconds from the first byte sent to the last byte received."""
+        self.request(MessageType.LINK_TEST, struct.pack("<I", len(data)), attempts=1)
+        echoed = bytearray()
+        block = 256  # stay well inside any RX buffer: keep at most one block in flight ahead
+        deadline_per_block = self._timeout(block, block)
+        started = time.monotonic()
+        sent = 0
+        while len(echoed) < len(data):
+            if sent < len(data) and sent - len(echoed) < 4 * block:
+                self.transport.write(data[sent:sent + block])
+                sent += block
+                continue
+            chunk = self.transport.read(len(data) - len(echoed), deadline_per_block)
+            if not chunk:
+                raise DeviceTimeoutError("LINK_TEST echo", deadline_per_block, 1,
+                                         url=self.transport.url)
+            echoed += chunk
+        return bytes(echoed), time.monotonic() - started
+
     def stats(self) -> DeviceStats:
         return DeviceStats.decode(self.request(MessageType.STATS, reply_bytes=32))
 

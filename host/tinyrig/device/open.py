@@ -25,9 +25,19 @@ from tinyrig.device.emulators import (
 )
 from tinyrig.device.errors import DeviceError, ModelMismatchError
 from tinyrig.device.remote import RemoteDevice
+from tinyrig.paths import project_dir
+from tinyrig.protocol import Feature
 from tinyrig.transport import DEFAULT_BAUDRATE, SerialTransport
 
 Progress = Callable[..., None]
+# The runner firmware of each target is the target's name plus this; it boots with the sine
+# example built in and takes any model over the link (docs/protocol.md §3.1).
+RUNNER_SUFFIX = "-runner"
+RUNNER_BUILT_IN_MODEL = Path("models") / "sine" / "sine_int8.tflite"
+
+
+def _runner_model() -> Path:
+    return project_dir() / RUNNER_BUILT_IN_MODEL
 
 
 def build_target(url: str) -> str | None:
@@ -51,45 +61,92 @@ def _arena_for(model: Path, arena_bytes: int | None) -> int:
     return measure_arena(model).arena_bytes
 
 
+def _boot(url: str, target: str, model: Path, arena_bytes: int,
+          progress: Progress | None, connect_timeout: float) -> RemoteDevice:
+    """Build (cached) firmware for ``target`` with ``model`` built in, boot it, connect."""
+    from tinyrig.build.firmware import build_firmware
+
+    build_kwargs: dict[str, Any] = {"arena_bytes": arena_bytes}
+    if progress is not None:
+        build_kwargs["progress"] = progress
+    image = build_firmware(target, model, **build_kwargs)
+    board: EmulatedBoard = (launch_native(image.elf) if target.startswith("native")
+                            else launch_qemu(image.elf, machine=url.partition(":")[2]
+                                             or DEFAULT_QEMU_MACHINE))
+    try:
+        transport = SerialTransport(board.uart)
+    except BaseException:
+        board.stop()
+        raise
+    return RemoteDevice(transport, url=url, board=board, connect_timeout=connect_timeout)
+
+
+def _ensure_model(device: RemoteDevice, model: Path, url: str) -> None:
+    """Make the device run ``model``: nothing to do if it already does, upload it if the
+    firmware has a model slot, else a clear error."""
+    data = model.read_bytes()
+    expected = hashlib.sha256(data).digest()[:8]
+    info = device.info()
+    if info.model_id == expected:
+        return
+    if Feature.MODEL_UPLOAD in info.features:
+        device.client.upload_model(data, expected)
+        return
+    raise ModelMismatchError(
+        f"{url} runs model {info.model_id.hex()}, not {model.name} ({expected.hex()}), and its "
+        "firmware cannot take uploads",
+        hint=f"flash firmware built for it (tinyrig build --model {model}), or the runner "
+             "firmware (a *-runner target) to switch models over the link")
+
+
 def open_device(url: str, *, model: Path | None = None, arena_bytes: int | None = None,
                 baudrate: int = DEFAULT_BAUDRATE, progress: Progress | None = None,
-                connect_timeout: float = 10.0) -> Device:
-    """Open the device behind ``url``; for emulated boards, build (cached) and boot the
-    firmware for ``model`` first. For real boards, check that it runs ``model``."""
+                connect_timeout: float = 10.0, runner: bool = False) -> Device:
+    """Open the device behind ``url``.
+
+    Emulated boards boot firmware built for ``model`` (cached), or with ``runner`` the
+    runner firmware, to which ``model`` is then uploaded over the link. Real boards are
+    checked to run ``model``; runner firmware on them gets it uploaded.
+    """
     target = build_target(url)
     if (url == "sim" or target is not None) and model is None:
         raise DeviceError(f"device '{url}' needs a model (--model M.tflite)")
+    if model is not None:
+        from tinyrig.model.flatbuffer import load_model
+
+        load_model(model)  # a corrupt model is a model error, not a build or link failure
     if url == "sim":
         from tinyrig.device.sim import SimDevice
 
         assert model is not None
         return SimDevice(model, arena_bytes=arena_bytes)
     if target is not None:
-        from tinyrig.build.firmware import build_firmware
-        from tinyrig.model.flatbuffer import load_model
-
         assert model is not None
-        load_model(model)  # a corrupt model is a model error, not a build failure
-        build_kwargs: dict[str, Any] = {"arena_bytes": _arena_for(model, arena_bytes)}
-        if progress is not None:
-            build_kwargs["progress"] = progress
-        image = build_firmware(target, model, **build_kwargs)
-        board: EmulatedBoard = (launch_native(image.elf) if target == "native"
-                                else launch_qemu(image.elf, machine=url.partition(":")[2]
-                                                 or DEFAULT_QEMU_MACHINE))
-        try:
-            transport = SerialTransport(board.uart)
-        except BaseException:
-            board.stop()
-            raise
-        return RemoteDevice(transport, url=url, board=board, connect_timeout=connect_timeout)
-    device = RemoteDevice(SerialTransport(url, baudrate=baudrate), connect_timeout=connect_timeout)
+        if runner:
+            device = _boot(url, target + RUNNER_SUFFIX, _runner_model(),
+                           _arena_for(_runner_model(), None), progress, connect_timeout)
+        else:
+            device = _boot(url, target, model, _arena_for(model, arena_bytes), progress,
+                           connect_timeout)
+    else:
+        device = RemoteDevice(SerialTransport(url, baudrate=baudrate),
+                              connect_timeout=connect_timeout)
     if model is not None:
-        expected = hashlib.sha256(model.read_bytes()).digest()[:8]
-        if device.info().model_id != expected:
+        try:
+            _ensure_model(device, model, url)
+        except BaseException:
             device.close()
-            raise ModelMismatchError(
-                f"{url} runs model {device.info().model_id.hex()}, not {model.name} "
-                f"({expected.hex()})",
-                hint=f"flash firmware built for it: tinyrig build --model {model} and flash")
+            raise
     return device
+
+
+def launch_runner(url: str, *, connect_timeout: float = 10.0) -> tuple[EmulatedBoard,
+                                                                        RemoteDevice]:
+    """Boot the runner firmware of an emulated board (for benchmarks and upload tests)."""
+    target = build_target(url)
+    if target is None:
+        raise DeviceError(f"'{url}' is not an emulated board")
+    device = _boot(url, target + RUNNER_SUFFIX, _runner_model(),
+                   _arena_for(_runner_model(), None), None, connect_timeout)
+    assert device.board is not None
+    return device.board, device

@@ -20,6 +20,7 @@ class MessageType(enum.IntEnum):
     HELLO = 0x01
     INFO = 0x02
     PING = 0x03
+    LINK_TEST = 0x04
     SET_INPUT = 0x10
     INVOKE = 0x11
     GET_OUTPUT = 0x12
