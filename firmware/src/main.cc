@@ -10,10 +10,24 @@
 #include "tensorflow/lite/micro/micro_time.h"
 #include "tinyrig_model.h"  // the exported model: TINYRIG_MODEL_DATA, _SIZE, _ID, TFLM version
 
+#ifndef TINYRIG_MODEL_UPLOAD
+#define TINYRIG_MODEL_UPLOAD 0
+#endif
+
 namespace {
 
 tinyrig::ModelRunner g_runner;
+#if TINYRIG_MODEL_UPLOAD
+// The upload ("runner") firmware: a static RAM slot that MODEL_BEGIN/CHUNK/COMMIT fill.
+#ifndef TINYRIG_MODEL_SLOT_BYTES
+#error "the upload firmware needs TINYRIG_MODEL_SLOT_BYTES (platformio.ini)"
+#endif
+alignas(16) uint8_t g_model_slot_storage[TINYRIG_MODEL_SLOT_BYTES];
+tinyrig::ModelSlot g_model_slot(g_model_slot_storage, sizeof(g_model_slot_storage));
+tinyrig::ProtocolServer g_server(g_runner, TINYRIG_TFLM_VERSION, &g_model_slot);
+#else
 tinyrig::ProtocolServer g_server(g_runner, TINYRIG_TFLM_VERSION);
+#endif
 bool g_server_started = false;
 
 constexpr uint8_t kBuiltinModelId[tinyrig::ModelRunner::kModelIdSize] = TINYRIG_MODEL_ID;
@@ -61,6 +75,7 @@ int main() {
   while (!hal::ShouldExit()) {
     const size_t count = hal::UartRead(received, sizeof(received));
     if (count == 0) {
+      g_server.Poll();
       hal::WaitForEvent();
       continue;
     }

@@ -17,7 +17,10 @@ HELLO_WORLD = REPO.parent / "shared" / "models" / "hello_world_int8.tflite"
 # Small and fixed, so the image is reusable across sessions (it is part of the cache key).
 HELLO_WORLD_ARENA = 4096
 
-_COMPILERS = {"native": "g++", "qemu-m4": "arm-none-eabi-g++"}
+_COMPILERS = {"native": "g++", "qemu-m4": "arm-none-eabi-g++",
+              "native-runner": "g++", "qemu-m4-runner": "arm-none-eabi-g++"}
+# The upload firmware boots with this model (as tinyrig.device.open does).
+RUNNER_BUILT_IN = REPO / "models" / "sine" / "sine_int8.tflite"
 
 
 @dataclass(frozen=True)
@@ -66,5 +69,17 @@ def hello_world_image_with_arena(target: str, arena_bytes: int) -> FirmwareImage
         pytest.skip(reason)
     try:
         return build_firmware(target, HELLO_WORLD, arena_bytes=arena_bytes)
+    except ToolchainMissingError as exc:
+        pytest.skip(f"{exc} ({exc.hint})")
+
+
+def runner_image(target: str) -> FirmwareImage:
+    """The upload ("runner") firmware for ``target`` (e.g. native-runner); skip without its
+    compiler. Its arena is the target's TINYRIG_RUNNER_ARENA_BYTES (platformio.ini)."""
+    reason = missing_compiler(target)
+    if reason is not None:
+        pytest.skip(reason)
+    try:
+        return build_firmware(target, RUNNER_BUILT_IN, arena_bytes=HELLO_WORLD_ARENA)
     except ToolchainMissingError as exc:
         pytest.skip(f"{exc} ({exc.hint})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import select
 import struct
 import time
 from collections.abc import Iterator
@@ -189,3 +191,23 @@ def test_too_small_arena_still_boots(backend: str) -> None:
         assert error.arg > 600  # bytes needed, from TFLM's allocator message
     finally:
         link.close()
+
+
+def test_link_test_raw_echo_then_framed_again(device: DeviceLink) -> None:
+    """LINK_TEST (§3.3) on the plain firmware: reply, raw echo of `count` bytes, framed mode."""
+    _hello(device)
+    reply = device.request(MessageType.LINK_TEST, struct.pack("<I", 300))
+    assert reply.type == reply_type(MessageType.LINK_TEST) and reply.payload == b""
+    data = bytes(range(256)) + b"\x00" * 44  # delimiters too: nothing is decoded while echoing
+    device.send_raw(data)
+    echoed = b""
+    deadline = time.monotonic() + 5
+    while len(echoed) < len(data) and time.monotonic() < deadline:
+        ready, _, _ = select.select([device.fd], [], [], 0.2)
+        if ready:
+            echoed += os.read(device.fd, len(data) - len(echoed))
+    assert echoed == data
+    pong = device.request(MessageType.PING, b"framed")
+    assert pong.payload == b"framed"
+    error = _error(device.request(MessageType.LINK_TEST, b"\x01"))
+    assert error.code == ErrorCode.BAD_PAYLOAD

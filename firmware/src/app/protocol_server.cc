@@ -34,6 +34,7 @@ bool IsRequest(MessageType type) {
     case MessageType::kHello:
     case MessageType::kInfo:
     case MessageType::kPing:
+    case MessageType::kLinkTest:
     case MessageType::kSetInput:
     case MessageType::kInvoke:
     case MessageType::kGetOutput:
@@ -72,10 +73,32 @@ void ProtocolServer::OnModelLoaded() {
 }
 
 void ProtocolServer::Receive(const uint8_t* data, size_t size) {
-  for (size_t i = 0; i < size; ++i) {
-    const CobsDecoder::Event event = decoder_.Push(data[i]);
+  Poll();  // a byte after 1 s of silence is framed again, even if it is what woke us
+  size_t i = 0;
+  while (i < size) {
+    if (echo_remaining_ > 0) {
+      // Raw echo: everything up to the count goes straight back, unchanged.
+      const size_t run = size - i < echo_remaining_ ? size - i : echo_remaining_;
+      hal::UartWrite(data + i, run);
+      echo_remaining_ -= static_cast<uint32_t>(run);
+      echo_last_ticks_ = hal::Ticks();
+      i += run;
+      continue;
+    }
+    const CobsDecoder::Event event = decoder_.Push(data[i++]);
     if (event != CobsDecoder::Event::kNone) HandleDecoded(event);
+    if (pending_echo_ != 0) {  // a LINK_TEST reply just went out: the next bytes are raw
+      echo_remaining_ = pending_echo_;
+      pending_echo_ = 0;
+      echo_last_ticks_ = hal::Ticks();
+    }
   }
+}
+
+void ProtocolServer::Poll() {
+  if (echo_remaining_ == 0) return;
+  const uint64_t hz = hal::TickHz();
+  if (hal::Ticks() - echo_last_ticks_ >= hz) echo_remaining_ = 0;  // 1 s of silence
 }
 
 void ProtocolServer::HandleDecoded(CobsDecoder::Event event) {
@@ -146,9 +169,10 @@ void ProtocolServer::Dispatch(const FrameView& request) {
     case MessageType::kProfile: status = HandleProfile(request, reply); break;
     case MessageType::kStats: status = HandleStats(request, reply); break;
     case MessageType::kReset: status = HandleReset(request, reply); break;
-    case MessageType::kModelBegin:
-    case MessageType::kModelChunk:
-    case MessageType::kModelCommit: status = HandleModelUpload(request, reply); break;
+    case MessageType::kLinkTest: status = HandleLinkTest(request, reply); break;
+    case MessageType::kModelBegin: status = HandleModelBegin(request, reply); break;
+    case MessageType::kModelChunk: status = HandleModelChunk(request, reply); break;
+    case MessageType::kModelCommit: status = HandleModelCommit(request, reply); break;
     case MessageType::kBoot:
     case MessageType::kLog:
     case MessageType::kError: break;
@@ -159,8 +183,10 @@ void ProtocolServer::Dispatch(const FrameView& request) {
     error_detail_ = "reply longer than max_payload";
   }
   if (status != Status::OK) {
+    pending_echo_ = 0;
     SendError(status, type_byte, seq, error_arg_,
-              error_detail_ != nullptr ? error_detail_ : StatusName(status));
+              error_detail_ != nullptr && error_detail_[0] != '\0' ? error_detail_
+                                                                    : StatusName(status));
     return;
   }
   SendFrame(static_cast<uint8_t>(type_byte | kReplyFlag), seq, reply_, reply.size());
@@ -346,17 +372,113 @@ Status ProtocolServer::HandleReset(const FrameView& request, ByteWriter& reply) 
   return Status::OK;  // Dispatch sends the reply, then sets reset_requested_
 }
 
-Status ProtocolServer::HandleModelUpload(const FrameView& request, ByteWriter& reply) {
-  (void)request;
+Status ProtocolServer::HandleLinkTest(const FrameView& request, ByteWriter& reply) {
   (void)reply;
-  error_detail_ = "model upload is not built into this firmware";
-  return Status::UNSUPPORTED;
+  ByteReader reader(request.payload, request.payload_size);
+  uint32_t count = 0;
+  if (!reader.ReadU32(&count) || reader.remaining() != 0) return Status::BAD_PAYLOAD;
+  pending_echo_ = count;  // Receive() switches to raw echo after the reply is sent
+  return Status::OK;
+}
+
+Status ProtocolServer::HandleModelBegin(const FrameView& request, ByteWriter& reply) {
+  if (slot_ == nullptr) {
+    error_detail_ = "model upload is not built into this firmware";
+    return Status::UNSUPPORTED;
+  }
+  ByteReader reader(request.payload, request.payload_size);
+  uint32_t size = 0;
+  uint32_t crc = 0;
+  if (!reader.ReadU32(&size) || !reader.ReadU32(&crc) ||
+      reader.remaining() != ModelSlot::kModelIdSize) {
+    return Status::BAD_PAYLOAD;
+  }
+  const Status status = slot_->Begin(size, crc, reader.rest());
+  if (status == Status::MODEL_TOO_LARGE) {
+    error_arg_ = static_cast<uint32_t>(slot_->capacity());
+    return status;
+  }
+  if (status != Status::OK) return status;
+  // The slot may hold the active model: stop using it before it is overwritten.
+  runner_.Unload();
+  OnModelLoaded();
+  reply.U32(static_cast<uint32_t>(slot_->capacity()));
+  return Status::OK;
+}
+
+Status ProtocolServer::HandleModelChunk(const FrameView& request, ByteWriter& reply) {
+  if (slot_ == nullptr) {
+    error_detail_ = "model upload is not built into this firmware";
+    return Status::UNSUPPORTED;
+  }
+  ByteReader reader(request.payload, request.payload_size);
+  uint32_t offset = 0;
+  if (!reader.ReadU32(&offset)) return Status::BAD_PAYLOAD;
+  const Status status = slot_->Write(offset, reader.rest(), reader.remaining());
+  if (status == Status::OUT_OF_RANGE) {
+    error_arg_ = slot_->declared_size();
+    error_detail_ = "chunk beyond the declared model size";
+  } else if (status == Status::BAD_SEQUENCE) {
+    error_detail_ = slot_->active() ? "too many gaps: send chunks closer to in order"
+                                    : "MODEL_CHUNK without MODEL_BEGIN";
+  }
+  if (status != Status::OK) return status;
+  reply.U32(slot_->received());
+  return Status::OK;
+}
+
+Status ProtocolServer::HandleModelCommit(const FrameView& request, ByteWriter& reply) {
+  if (slot_ == nullptr) {
+    error_detail_ = "model upload is not built into this firmware";
+    return Status::UNSUPPORTED;
+  }
+  if (request.payload_size != 0) return Status::BAD_PAYLOAD;
+  if (!slot_->active()) {
+    error_detail_ = "MODEL_COMMIT without MODEL_BEGIN";
+    return Status::BAD_SEQUENCE;
+  }
+  uint32_t crc = 0;
+  Status status = slot_->CheckComplete(&crc);
+  if (status == Status::BAD_SEQUENCE) {  // bytes missing: the upload stays open for them
+    error_arg_ = slot_->received();
+    error_detail_ = "model incomplete: arg = bytes received";
+    return status;
+  }
+  slot_->End();
+  if (status == Status::MODEL_CRC_MISMATCH) {
+    error_arg_ = crc;
+    return status;
+  }
+  status = VerifyModel(slot_->data(), slot_->declared_size(), &model_check_);
+  if (status != Status::OK) {
+    error_detail_ = model_check_.detail;
+    return status;
+  }
+  runner_.Load(slot_->data(), slot_->declared_size(), slot_->model_id());
+  status = runner_.status();
+  if (status != Status::OK) {
+    if (status == Status::ARENA_TOO_SMALL) {
+      error_arg_ = runner_.bytes_needed();
+      error_detail_ = "tensor arena too small: arg = bytes needed";
+    } else {
+      // Copy: Unload() below keeps the runner's detail, but be explicit about its lifetime.
+      std::strncpy(model_check_.detail, runner_.load_detail(), sizeof(model_check_.detail) - 1);
+      model_check_.detail[sizeof(model_check_.detail) - 1] = '\0';
+      error_detail_ = model_check_.detail;
+    }
+    runner_.Unload();  // a failed commit leaves no model (model_status = NO_MODEL)
+    OnModelLoaded();
+    return status;
+  }
+  OnModelLoaded();
+  WriteInfo(reply);
+  return Status::OK;
 }
 
 void ProtocolServer::WriteInfo(ByteWriter& reply) {
   uint8_t features = kFeatureOpProfile;
   if (hal::TicksAreCpuCycles()) features |= kFeatureCycleCounter;
-  static_assert(kFeatureModelUpload == 1, "bit 0: model upload (not in this firmware)");
+  if (slot_ != nullptr) features |= kFeatureModelUpload;
   reply.U8(kProtocolVersion);
   reply.U8(features);
   reply.U16(static_cast<uint16_t>(kMaxPayload));

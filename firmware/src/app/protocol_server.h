@@ -11,6 +11,8 @@
 #include "protocol/status.h"
 #include "protocol/wire.h"
 #include "runner/model_runner.h"
+#include "runner/model_slot.h"
+#include "runner/model_verifier.h"
 
 #ifndef TINYRIG_MAX_PAYLOAD
 #define TINYRIG_MAX_PAYLOAD 1024
@@ -45,16 +47,23 @@ class UartSink final : public ByteSink {
 
 class ProtocolServer {
  public:
-  // `tflm_version` is reported in INFO (e.g. "90b983c").
-  ProtocolServer(ModelRunner& runner, const char* tflm_version)
-      : runner_(runner), tflm_version_(tflm_version) {}
+  // `tflm_version` is reported in INFO (e.g. "90b983c"). `slot`: the RAM model slot of the
+  // upload firmware (INFO feature bit 0), or nullptr: MODEL_BEGIN/CHUNK/COMMIT answer UNSUPPORTED.
+  ProtocolServer(ModelRunner& runner, const char* tflm_version, ModelSlot* slot = nullptr)
+      : runner_(runner), tflm_version_(tflm_version), slot_(slot) {}
 
   // Sends BOOT: call first thing after hal::Init().
   void Start(hal::BootReason reason);
   // Call after ModelRunner::Load: records the CRC of the active model for INFO.
   void OnModelLoaded();
-  // Feeds received wire bytes; replies go out before this returns.
+  // Feeds received wire bytes; replies go out before this returns. During a LINK_TEST the bytes
+  // are echoed raw instead (docs/protocol.md §3.3).
   void Receive(const uint8_t* data, size_t size);
+  // Call from the serve loop whenever it wakes idle: ends a LINK_TEST after 1 s without a byte
+  // (Receive() checks too, so the timeout holds however late the loop wakes).
+  void Poll();
+  // Bytes a LINK_TEST still has to echo (0 in framed mode).
+  uint32_t link_test_remaining() const { return echo_remaining_; }
   // Unsolicited LOG frame (seq 0).
   void Log(LogLevel level, const char* text);
   // True after a RESET reply was sent: the caller resets the device.
@@ -76,9 +85,11 @@ class ProtocolServer {
   Status HandleProfile(const FrameView& request, ByteWriter& reply);
   Status HandleStats(const FrameView& request, ByteWriter& reply);
   Status HandleReset(const FrameView& request, ByteWriter& reply);
-  // Model upload: a later firmware adds a RAM model slot (flatbuffer verification, then
-  // ModelRunner::Load on the slot). Until then these answer UNSUPPORTED.
-  Status HandleModelUpload(const FrameView& request, ByteWriter& reply);
+  Status HandleLinkTest(const FrameView& request, ByteWriter& reply);
+  // Model upload (§3.1) into slot_: UNSUPPORTED when there is none.
+  Status HandleModelBegin(const FrameView& request, ByteWriter& reply);
+  Status HandleModelChunk(const FrameView& request, ByteWriter& reply);
+  Status HandleModelCommit(const FrameView& request, ByteWriter& reply);
 
   Status RequireModel();
   Status RunInvoke(ByteWriter& reply);
@@ -100,6 +111,11 @@ class ProtocolServer {
   uint32_t error_arg_ = 0;
   const char* error_detail_ = nullptr;
   bool reset_requested_ = false;
+  ModelSlot* slot_;
+  ModelCheck model_check_;
+  uint32_t pending_echo_ = 0;    // LINK_TEST count, armed once its reply is sent
+  uint32_t echo_remaining_ = 0;  // raw bytes still to echo
+  uint64_t echo_last_ticks_ = 0;
 };
 
 }  // namespace tinyrig

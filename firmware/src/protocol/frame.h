@@ -17,6 +17,7 @@ enum class MessageType : uint8_t {
   kHello = 0x01,
   kInfo = 0x02,
   kPing = 0x03,
+  kLinkTest = 0x04,
   kSetInput = 0x10,
   kInvoke = 0x11,
   kGetOutput = 0x12,

@@ -5,18 +5,60 @@
 #include <new>
 
 #include "hal/hal.h"
+#include "runner/abort_guard.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 #include "tinyrig_model.h"  // TINYRIG_ARENA_BYTES, TinyrigOpResolver, TINYRIG_REGISTER_OPS
 
+#ifndef TINYRIG_MODEL_UPLOAD
+#define TINYRIG_MODEL_UPLOAD 0
+#endif
+#if TINYRIG_MODEL_UPLOAD
+#include "runner/all_ops_resolver.h"
+#endif
+
 namespace tinyrig {
 namespace {
 
+#if TINYRIG_MODEL_UPLOAD
+// The upload firmware takes models it was not built for: its arena is the bigger of the built-in
+// model's and the target's TINYRIG_RUNNER_ARENA_BYTES (platformio.ini).
+#ifndef TINYRIG_RUNNER_ARENA_BYTES
+#error "the upload firmware needs TINYRIG_RUNNER_ARENA_BYTES (platformio.ini)"
+#endif
+constexpr size_t kArenaBytes = TINYRIG_ARENA_BYTES > TINYRIG_RUNNER_ARENA_BYTES
+                                   ? TINYRIG_ARENA_BYTES
+                                   : TINYRIG_RUNNER_ARENA_BYTES;
+using RunnerOpResolver = AllOpsResolver;
+TfLiteStatus RegisterRunnerOps(RunnerOpResolver& resolver) { return RegisterAllOps(resolver); }
+#else
+constexpr size_t kArenaBytes = TINYRIG_ARENA_BYTES;
+using RunnerOpResolver = TinyrigOpResolver;
+TfLiteStatus RegisterRunnerOps(RunnerOpResolver& resolver) {
+  return TINYRIG_REGISTER_OPS(resolver);
+}
+#endif
+
 // Caller-owned static memory: the arena, the resolver and the interpreter's storage.
-alignas(16) uint8_t g_tensor_arena[TINYRIG_ARENA_BYTES];
-TinyrigOpResolver g_op_resolver;
+alignas(16) uint8_t g_tensor_arena[kArenaBytes];
+RunnerOpResolver g_op_resolver;
 alignas(tflite::MicroInterpreter) uint8_t g_interpreter_storage[sizeof(tflite::MicroInterpreter)];
 tflite::MicroInterpreter* g_interpreter = nullptr;
+
+// TFLM calls run under RunGuarded: an abort() inside them (a failed TFLITE_CHECK) fails the
+// call instead of ending the firmware.
+struct GuardedCall {
+  tflite::MicroInterpreter* interpreter;
+  TfLiteStatus status;
+};
+void AllocateTensorsCall(void* arg) {
+  auto* call = static_cast<GuardedCall*>(arg);
+  call->status = call->interpreter->AllocateTensors();
+}
+void InvokeCall(void* arg) {
+  auto* call = static_cast<GuardedCall*>(arg);
+  call->status = call->interpreter->Invoke();
+}
 
 // "... missing: N" in TFLM's allocator messages.
 uint32_t ParseMissingBytes(const char* message) {
@@ -35,6 +77,10 @@ size_t ModelRunner::arena_used() const {
 
 void ModelRunner::ObserveLoadMessage(const char* message) {
   if (!loading_) return;
+  if (load_detail_[0] == '\0') {
+    std::strncpy(load_detail_, message, sizeof(load_detail_) - 1);
+    load_detail_[sizeof(load_detail_) - 1] = '\0';
+  }
   if (std::strstr(message, "Failed to allocate") != nullptr ||
       std::strstr(message, "Failed to resize") != nullptr) {
     saw_allocation_failure_ = true;
@@ -43,11 +89,23 @@ void ModelRunner::ObserveLoadMessage(const char* message) {
   }
 }
 
+void ModelRunner::Unload() {
+  // Only a fully initialised interpreter is destroyed: after a failed AllocateTensors TFLM's
+  // destructor walks node registrations it never filled in and calls through garbage pointers
+  // (found by firmware/fuzz/model_fuzzer). Forgetting it is safe: all its memory is static.
+  if (g_interpreter != nullptr && status_ == Status::OK) g_interpreter->~MicroInterpreter();
+  g_interpreter = nullptr;
+  status_ = Status::NO_MODEL;
+  model_data_ = nullptr;
+  model_size_ = 0;
+  std::memset(model_id_, 0, kModelIdSize);
+  bytes_needed_ = 0;
+  profiler_.Clear();
+}
+
 void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8_t* model_id) {
-  if (g_interpreter != nullptr) {
-    g_interpreter->~MicroInterpreter();
-    g_interpreter = nullptr;
-  }
+  Unload();
+  load_detail_[0] = '\0';
   model_data_ = model_data;
   model_size_ = model_size;
   std::memcpy(model_id_, model_id, kModelIdSize);
@@ -64,17 +122,26 @@ void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8
   }
   static bool ops_registered = false;
   if (!ops_registered) {
-    if (TINYRIG_REGISTER_OPS(g_op_resolver) != kTfLiteOk) {
+    if (RegisterRunnerOps(g_op_resolver) != kTfLiteOk) {
       status_ = Status::MODEL_INVALID;
       return;
     }
     ops_registered = true;
   }
+  loading_ = true;
   g_interpreter = new (g_interpreter_storage) tflite::MicroInterpreter(
       model, g_op_resolver, g_tensor_arena, sizeof(g_tensor_arena),
       /*resource_variables=*/nullptr, &profiler_);
-  loading_ = true;
-  const TfLiteStatus allocated = g_interpreter->AllocateTensors();
+  GuardedCall call{g_interpreter, kTfLiteError};
+  if (g_interpreter->initialization_status() == kTfLiteOk &&
+      !RunGuarded(AllocateTensorsCall, &call)) {
+    g_interpreter = nullptr;  // left mid-call: forget it (static storage, nothing to free)
+    loading_ = false;
+    std::strncpy(load_detail_, "TFLM aborted while preparing the model", sizeof(load_detail_) - 1);
+    status_ = Status::MODEL_INVALID;
+    return;
+  }
+  const TfLiteStatus allocated = call.status;
   loading_ = false;
   if (allocated != kTfLiteOk) {
     status_ = saw_allocation_failure_ ? Status::ARENA_TOO_SMALL : Status::MODEL_INVALID;
@@ -103,9 +170,16 @@ InvokeResult ModelRunner::Invoke() {
   if (status_ != Status::OK) return InvokeResult{status_, 0};
   profiler_.Clear();
   const uint64_t start = hal::Ticks();
-  const TfLiteStatus invoked = g_interpreter->Invoke();
+  GuardedCall call{g_interpreter, kTfLiteError};
+  const bool returned = RunGuarded(InvokeCall, &call);
   const auto ticks = static_cast<uint32_t>(hal::Ticks() - start);
-  return InvokeResult{invoked == kTfLiteOk ? Status::OK : Status::INVOKE_FAILED, ticks};
+  if (!returned) {
+    // TFLM aborted mid-kernel: the interpreter's state is unknown, the model is unusable.
+    g_interpreter = nullptr;
+    status_ = Status::MODEL_INVALID;
+    return InvokeResult{Status::INVOKE_FAILED, ticks};
+  }
+  return InvokeResult{call.status == kTfLiteOk ? Status::OK : Status::INVOKE_FAILED, ticks};
 }
 
 }  // namespace tinyrig

@@ -1,8 +1,9 @@
 // Runs the built-in model with TFLM's MicroInterpreter over a static arena.
 //
 // Only one ModelRunner may exist (the arena and interpreter storage are static).
-// The model is a (data, size) span so that a later RAM model slot (MODEL_BEGIN/CHUNK/COMMIT)
-// can hand a verified upload to Load() the same way as the built-in array.
+// The model is a (data, size) span: the built-in array, or (upload firmware, TINYRIG_MODEL_UPLOAD)
+// the RAM model slot after runner/model_verifier.h accepted it. The upload firmware registers
+// every op of the pinned TFLM (runner/all_ops_resolver.h); the others only the built-in model's.
 #pragma once
 
 #include <cstddef>
@@ -27,7 +28,13 @@ class ModelRunner {
   // `model_id`: 8 bytes (first bytes of the model's SHA-256), copied.
   void Load(const uint8_t* model_data, size_t model_size, const uint8_t* model_id);
 
+  // Destroys the interpreter: status() becomes NO_MODEL and the model memory is no longer read
+  // (MODEL_BEGIN calls this before the slot is overwritten).
+  void Unload();
+
   Status status() const { return status_; }
+  // The first TFLM error message of the last failed Load() ("" if none), e.g. the missing op.
+  const char* load_detail() const { return load_detail_; }
   uint32_t bytes_needed() const { return bytes_needed_; }
   size_t arena_size() const;
   size_t arena_used() const;
@@ -58,6 +65,7 @@ class ModelRunner {
   uint8_t model_id_[kModelIdSize] = {};
   bool loading_ = false;
   bool saw_allocation_failure_ = false;
+  char load_detail_[120] = {};
   OpProfiler profiler_;
 };
 

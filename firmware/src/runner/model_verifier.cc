@@ -1,5 +1,6 @@
 #include "runner/model_verifier.h"
 
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 
@@ -13,6 +14,12 @@ using flatbuffers::uoffset_t;
 
 // TFLM supports at most a few nested subgraphs (IF/WHILE/CALL_ONCE); this bounds our walk too.
 constexpr uoffset_t kMaxSubgraphs = 64;
+// Scales of int4/int8/uint8/int16 tensors: normal positive floats whose pairwise products stay
+// finite in float (real models use roughly 1e-10 .. 1e3).
+constexpr float kMinQuantizedScale = 1.17549435e-38f;  // FLT_MIN
+constexpr float kMaxQuantizedScale = 1e10f;
+// The .tflite schema version TFLM reads (TFLITE_SCHEMA_VERSION of micro_interpreter.h).
+constexpr uint32_t kSchemaVersion = 3;
 
 Status Reject(ModelCheck* check, const char* format, ...) {
   va_list args;
@@ -50,6 +57,52 @@ uint32_t ElementBytes(tflite::TensorType type) {
     default:
       return 0;  // STRING, VARIANT, INT2, UINT4, FLOAT8*: TFLM has no storage for them
   }
+}
+
+// The zero points a quantized tensor of `type` can hold; false when the type has no such limit.
+bool ZeroPointRange(tflite::TensorType type, int64_t* low, int64_t* high) {
+  switch (type) {
+    case tflite::TensorType_INT4: *low = -8; *high = 7; return true;
+    case tflite::TensorType_INT8: *low = -128; *high = 127; return true;
+    case tflite::TensorType_UINT8: *low = 0; *high = 255; return true;
+    case tflite::TensorType_INT16: *low = -32768; *high = 32767; return true;
+    default: return false;
+  }
+}
+
+// Scales must be finite and non-negative; zero points must fit the tensor's integer type.
+// Kernels derive multipliers and offsets from them without checking.
+Status CheckQuantization(const tflite::Tensor& tensor, uoffset_t subgraph_index,
+                         uoffset_t tensor_index, ModelCheck* check) {
+  const auto* quantization = tensor.quantization();
+  if (quantization == nullptr) return Status::OK;
+  int64_t low = 0;
+  int64_t high = 0;
+  const bool quantized_type = ZeroPointRange(tensor.type(), &low, &high);
+  if (const auto* scales = quantization->scale()) {
+    for (uoffset_t i = 0; i < scales->size(); ++i) {
+      const float scale = scales->Get(i);
+      // Kernels compute float(scale_a * scale_b) / scale_c: a zero or huge scale on a
+      // quantized tensor makes that inf and the int conversion after it undefined (fuzzer).
+      const bool ok = quantized_type ? scale >= kMinQuantizedScale && scale <= kMaxQuantizedScale
+                                     : std::isfinite(scale) && scale >= 0.0f;
+      if (!ok) {
+        return Reject(check, "subgraph %u tensor %u: quantization scale %u out of range",
+                      subgraph_index, tensor_index, i);
+      }
+    }
+  }
+  const auto* zero_points = quantization->zero_point();
+  if (zero_points != nullptr && quantized_type) {
+    for (uoffset_t i = 0; i < zero_points->size(); ++i) {
+      const int64_t zero_point = zero_points->Get(i);
+      if (zero_point < low || zero_point > high) {
+        return Reject(check, "subgraph %u tensor %u: zero point %lld out of range", subgraph_index,
+                      tensor_index, static_cast<long long>(zero_point));
+      }
+    }
+  }
+  return Status::OK;
 }
 
 bool IndexOk(int32_t index, uoffset_t count) {
@@ -116,13 +169,21 @@ Status CheckTensor(const tflite::Model& model, uoffset_t subgraph_index, uoffset
                   static_cast<unsigned long long>(bytes));
   }
 
+  const Status quantized = CheckQuantization(*tensor, subgraph_index, tensor_index, check);
+  if (quantized != Status::OK) return quantized;
   const auto* quantization = tensor->quantization();
   if (quantization != nullptr && quantization->scale() != nullptr &&
       quantization->scale()->size() > 1) {
     const uoffset_t channels = quantization->scale()->size();
     const int32_t axis = quantization->quantized_dimension();
-    if (axis < 0 || static_cast<uoffset_t>(axis) >= rank ||
-        static_cast<uoffset_t>(shape->Get(static_cast<uoffset_t>(axis))) != channels) {
+    // Kernels index dims[quantized_dimension] and one scale per channel along it. Old
+    // converters left quantized_dimension = 3 on 1-D biases: accepted when the length matches.
+    const bool axis_ok =
+        axis >= 0 && (static_cast<uoffset_t>(axis) < rank
+                          ? static_cast<uoffset_t>(shape->Get(static_cast<uoffset_t>(axis))) ==
+                                channels
+                          : rank == 1 && static_cast<uoffset_t>(shape->Get(0)) == channels);
+    if (!axis_ok) {
       return Reject(check, "subgraph %u tensor %u: %u quantization scales do not match axis %d",
                     subgraph_index, tensor_index, channels, axis);
     }
@@ -156,20 +217,71 @@ Status CheckSubgraphIndex(int32_t index, uoffset_t subgraphs, uoffset_t subgraph
 Status CheckControlFlow(const tflite::Operator& op, uoffset_t subgraphs, uoffset_t sg,
                         uoffset_t op_index, ModelCheck* check) {
   Status status = Status::OK;
-  if (const auto* options = op.builtin_options_as_IfOptions()) {
-    status = CheckSubgraphIndex(options->then_subgraph_index(), subgraphs, sg, op_index, check);
+  if (const auto* if_options = op.builtin_options_as_IfOptions()) {
+    status = CheckSubgraphIndex(if_options->then_subgraph_index(), subgraphs, sg, op_index, check);
     if (status == Status::OK) {
-      status = CheckSubgraphIndex(options->else_subgraph_index(), subgraphs, sg, op_index, check);
+      status =
+          CheckSubgraphIndex(if_options->else_subgraph_index(), subgraphs, sg, op_index, check);
     }
-  } else if (const auto* options = op.builtin_options_as_WhileOptions()) {
-    status = CheckSubgraphIndex(options->cond_subgraph_index(), subgraphs, sg, op_index, check);
+  } else if (const auto* while_options = op.builtin_options_as_WhileOptions()) {
+    status =
+        CheckSubgraphIndex(while_options->cond_subgraph_index(), subgraphs, sg, op_index, check);
     if (status == Status::OK) {
-      status = CheckSubgraphIndex(options->body_subgraph_index(), subgraphs, sg, op_index, check);
+      status =
+          CheckSubgraphIndex(while_options->body_subgraph_index(), subgraphs, sg, op_index, check);
     }
-  } else if (const auto* options = op.builtin_options_as_CallOnceOptions()) {
-    status = CheckSubgraphIndex(options->init_subgraph_index(), subgraphs, sg, op_index, check);
+  } else if (const auto* once_options = op.builtin_options_as_CallOnceOptions()) {
+    status =
+        CheckSubgraphIndex(once_options->init_subgraph_index(), subgraphs, sg, op_index, check);
   }
   return status;
+}
+
+// Ranks some TFLM kernels assume without checking in Prepare (their Eval indexes dims with
+// rank - 2 etc.; NDEBUG drops the DCHECKs). kAnyRank: not constrained; kAtLeast1: rank >= 1.
+constexpr int kAnyRank = -1;
+constexpr int kAtLeast1 = -2;
+struct OperatorShapeRule {
+  tflite::BuiltinOperator op;
+  uoffset_t min_inputs;
+  int input_rank[2];  // inputs 0 and 1
+  int output_rank;    // output 0
+};
+constexpr OperatorShapeRule kShapeRules[] = {
+    // Found by firmware/fuzz/model_fuzzer: a rank-1 filter made Eval read dims[-2].
+    {tflite::BuiltinOperator_FULLY_CONNECTED, 2, {kAtLeast1, 2}, kAtLeast1},
+    {tflite::BuiltinOperator_CONV_2D, 2, {4, 4}, 4},
+    {tflite::BuiltinOperator_DEPTHWISE_CONV_2D, 2, {4, 4}, 4},
+    {tflite::BuiltinOperator_AVERAGE_POOL_2D, 1, {4, kAnyRank}, 4},
+    {tflite::BuiltinOperator_MAX_POOL_2D, 1, {4, kAnyRank}, 4},
+};
+
+bool RankOk(const flatbuffers::Vector<flatbuffers::Offset<tflite::Tensor>>& tensors,
+            int32_t index, int rule) {
+  if (rule == kAnyRank) return true;
+  if (index < 0) return false;  // a required tensor is missing (-1)
+  const auto* shape = tensors.Get(static_cast<uoffset_t>(index))->shape();
+  const int rank = shape == nullptr ? 0 : static_cast<int>(shape->size());
+  return rule == kAtLeast1 ? rank >= 1 : rank == rule;
+}
+
+Status CheckOperatorShapes(const tflite::SubGraph& subgraph, const tflite::Operator& op,
+                           int builtin, uoffset_t sg, uoffset_t op_index, ModelCheck* check) {
+  for (const OperatorShapeRule& rule : kShapeRules) {
+    if (rule.op != builtin) continue;
+    const auto& tensors = *subgraph.tensors();
+    const auto& inputs = *op.inputs();
+    bool ok = inputs.size() >= rule.min_inputs && op.outputs()->size() >= 1 &&
+              RankOk(tensors, op.outputs()->Get(0), rule.output_rank);
+    for (uoffset_t i = 0; ok && i < 2 && i < inputs.size(); ++i) {
+      ok = RankOk(tensors, inputs.Get(i), rule.input_rank[i]);
+    }
+    if (!ok) {
+      return Reject(check, "subgraph %u operator %u (%s): inputs/outputs of unexpected rank",
+                    sg, op_index, tflite::EnumNameBuiltinOperator(rule.op));
+    }
+  }
+  return Status::OK;
 }
 
 Status CheckSubgraph(const tflite::Model& model, uoffset_t sg, ModelCheck* check) {
@@ -217,7 +329,13 @@ Status CheckSubgraph(const tflite::Model& model, uoffset_t sg, ModelCheck* check
       return Reject(check, "subgraph %u operator %u intermediate %u: tensor %d out of range",
                     sg, i, position, value);
     }
-    const Status status = CheckControlFlow(*op, model.subgraphs()->size(), sg, i, check);
+    Status status = CheckControlFlow(*op, model.subgraphs()->size(), sg, i, check);
+    if (status != Status::OK) return status;
+    const tflite::OperatorCode* code = model.operator_codes()->Get(op->opcode_index());
+    const int builtin = code->builtin_code() > code->deprecated_builtin_code()
+                            ? static_cast<int>(code->builtin_code())
+                            : static_cast<int>(code->deprecated_builtin_code());
+    status = CheckOperatorShapes(*subgraph, *op, builtin, sg, i, check);
     if (status != Status::OK) return status;
   }
   return Status::OK;
@@ -234,9 +352,8 @@ Status VerifyModel(const uint8_t* data, size_t size, ModelCheck* check) {
     return Reject(check, "flatbuffer verification failed");
   }
   const tflite::Model* model = tflite::GetModel(data);
-  if (model->version() != TFLITE_SCHEMA_VERSION) {
-    return Reject(check, "schema version %u, expected %d", model->version(),
-                  TFLITE_SCHEMA_VERSION);
+  if (model->version() != kSchemaVersion) {
+    return Reject(check, "schema version %u, expected %u", model->version(), kSchemaVersion);
   }
   const auto* subgraphs = model->subgraphs();
   if (subgraphs == nullptr || subgraphs->size() == 0 || subgraphs->size() > kMaxSubgraphs) {

@@ -55,7 +55,9 @@ def _render_run(report: RunReport) -> None:
     table.add_column("device output")
     if report.compared:
         table.add_column("match")
-    table.add_column("µs", justify="right")
+    timed = any(sample.micros is not None for sample in report.samples)
+    if timed:
+        table.add_column("µs", justify="right")
     for i, sample in enumerate(report.samples):
         row = [str(i), " | ".join(_fmt(a) for a in sample.inputs)]
         if report.compared:
@@ -64,7 +66,8 @@ def _render_run(report: RunReport) -> None:
         row.append(" | ".join(_fmt(a) for a in sample.outputs))
         if report.compared:
             row.append("[green]bit-exact[/]" if sample.matches else "[bold red]DIFFERS[/]")
-        row.append("" if sample.micros is None else str(sample.micros))
+        if timed:
+            row.append("" if sample.micros is None else str(sample.micros))
         table.add_row(*row)
     console.print(table)
     if report.compared and not report.mismatches:

@@ -1,0 +1,67 @@
+#include "runner/model_slot.h"
+
+#include <cstring>
+
+#include "protocol/crc32.h"
+
+namespace tinyrig {
+
+Status ModelSlot::Begin(uint32_t size, uint32_t crc32, const uint8_t* model_id) {
+  if (size > capacity_) return Status::MODEL_TOO_LARGE;
+  if (size == 0) return Status::BAD_PAYLOAD;
+  active_ = true;
+  size_ = size;
+  crc32_ = crc32;
+  received_ = 0;
+  span_count_ = 0;
+  std::memcpy(model_id_, model_id, kModelIdSize);
+  return Status::OK;
+}
+
+bool ModelSlot::AddSpan(uint32_t begin, uint32_t end) {
+  // Merge every span overlapping or touching [begin, end) into it, then insert it sorted.
+  size_t kept = 0;
+  size_t insert_at = 0;
+  for (size_t i = 0; i < span_count_; ++i) {
+    const Span span = spans_[i];
+    if (span.end < begin) {
+      spans_[kept++] = span;
+      insert_at = kept;
+    } else if (span.begin > end) {
+      spans_[kept++] = span;
+    } else {
+      if (span.begin < begin) begin = span.begin;
+      if (span.end > end) end = span.end;
+    }
+  }
+  if (kept == kMaxSpans) {
+    // No room: the merge removed nothing and the new span is disjoint. The array still holds
+    // the original spans (nothing was dropped), so the state is unchanged.
+    return false;
+  }
+  for (size_t i = kept; i > insert_at; --i) spans_[i] = spans_[i - 1];
+  spans_[insert_at] = Span{begin, end};
+  span_count_ = kept + 1;
+  uint32_t total = 0;
+  for (size_t i = 0; i < span_count_; ++i) total += spans_[i].end - spans_[i].begin;
+  received_ = total;
+  return true;
+}
+
+Status ModelSlot::Write(uint32_t offset, const uint8_t* data, size_t size) {
+  if (!active_) return Status::BAD_SEQUENCE;
+  if (offset > size_ || size > size_ - offset) return Status::OUT_OF_RANGE;
+  if (size == 0) return Status::OK;
+  const auto end = static_cast<uint32_t>(offset + size);
+  if (!AddSpan(offset, end)) return Status::BAD_SEQUENCE;
+  std::memcpy(storage_ + offset, data, size);
+  return Status::OK;
+}
+
+Status ModelSlot::CheckComplete(uint32_t* computed_crc) const {
+  if (!active_ || received_ != size_) return Status::BAD_SEQUENCE;
+  *computed_crc = Crc32(storage_, size_);
+  return *computed_crc == crc32_ ? Status::OK : Status::MODEL_CRC_MISMATCH;
+}
+
+}  // namespace tinyrig

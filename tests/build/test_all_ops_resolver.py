@@ -1,0 +1,31 @@
+"""The runner firmware's all-ops resolver is generated from the pinned TFLM's op table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tinyrig.model.export import ALL_OPS_FILES, all_ops_resolver_sources
+from tinyrig.model.ops import CUSTOM_RESOLVER_METHODS, RESOLVER_METHODS
+
+RUNNER_DIR = Path(__file__).resolve().parents[2] / "firmware" / "src" / "runner"
+
+
+def test_checked_in_resolver_is_up_to_date() -> None:
+    sources = all_ops_resolver_sources()
+    assert tuple(sources) == ALL_OPS_FILES
+    for name, text in sources.items():
+        assert (RUNNER_DIR / name).read_text() == text, (
+            f"{name} is stale: run tinyrig.model.export.write_all_ops_resolver("
+            f"'firmware/src/runner')")
+
+
+def test_template_count_matches_the_registrations() -> None:
+    sources = all_ops_resolver_sources()
+    found = re.search(r"kAllOpsCount = (\d+);", sources["all_ops_resolver.h"])
+    assert found is not None
+    count = int(found[1])
+    calls = re.findall(r"resolver\.(Add\w+)\(\)", sources["all_ops_resolver.cc"])
+    assert count == len(calls) == len(RESOLVER_METHODS) + len(CUSTOM_RESOLVER_METHODS)
+    assert len(set(calls)) == len(calls)
+    assert set(calls) == set(RESOLVER_METHODS.values()) | set(CUSTOM_RESOLVER_METHODS.values())
