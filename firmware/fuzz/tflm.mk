@@ -10,13 +10,14 @@ TFLM_DEFINES  := -DTF_LITE_STATIC_MEMORY -DTF_LITE_DISABLE_X86_NEON -DNDEBUG
 TFLM_INCLUDES  = -isystem $(TFLM_DIR) -isystem $(TFLM_DIR)/third_party/flatbuffers/include \
                  -isystem $(TFLM_DIR)/third_party/gemmlowp -isystem $(TFLM_DIR)/third_party/kissfft \
                  -isystem $(TFLM_DIR)/third_party/ruy
-# UBSan minus signed-integer-overflow and shift inside TFLM: its quantized kernels wrap int32
-# accumulators and shift by computed amounts when weights, zero points or scales are extreme
-# (the device computes wrong numbers, it does not crash); reporting those would bury the memory
-# errors this fuzzer is for. Our sources (Makefile) keep the full -fsanitize=undefined.
+# UBSan minus signed-integer-overflow, shift and float-cast-overflow inside TFLM: its quantized
+# kernels wrap int32 accumulators, shift by computed amounts and convert out-of-range multipliers
+# when weights, zero points or scales are extreme (Cortex-M wraps, shifts and saturates: wrong
+# numbers, not a crash); reporting those would bury the memory errors this fuzzer is for. Our
+# sources (Makefile) keep the full -fsanitize=undefined.
 TFLM_CXXFLAGS := -std=c++17 -O1 -g -fno-rtti -fno-exceptions -fno-threadsafe-statics \
                  -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
-                 -fno-sanitize=vptr,signed-integer-overflow,shift -w $(TFLM_DEFINES)
+                 -fno-sanitize=vptr,signed-integer-overflow,shift,float-cast-overflow -w $(TFLM_DEFINES)
 TFLM_FLAGS_HASH := $(shell echo '$(CLANGXX) $(TFLM_CXXFLAGS)' | sha256sum | cut -c1-12)
 TFLM_FUZZ_DIR ?= $(HOME)/.cache/tinyrig/fuzz/tflm-$(TFLM_COMMIT_ID)-$(TFLM_FLAGS_HASH)
 TFLM_LIB := $(TFLM_FUZZ_DIR)/libtflm.a

@@ -22,6 +22,7 @@ from tinyrig.protocol import Frame, MessageType, encode_frame
 from tinyrig.transport import SerialTransport
 from tinyrig.transport.faults import FaultPlan, FaultyTransport
 
+CALLS = 40
 PLANS = {
     "flip": FaultPlan(flip=0.003, seed=1),
     "drop": FaultPlan(drop=0.003, seed=2),
@@ -54,7 +55,7 @@ def test_damaged_link_never_returns_a_wrong_tensor(board: EmulatedBoard, model_p
     correct = errors = 0
     started = time.monotonic()
     try:
-        for _ in range(60):
+        for _ in range(CALLS):
             spec = device.info().inputs[0]
             sample = [rng.integers(-128, 128, size=spec.shape, dtype=np.int8)]
             want = sim.infer(sample).outputs
@@ -73,8 +74,8 @@ def test_damaged_link_never_returns_a_wrong_tensor(board: EmulatedBoard, model_p
         transport.enabled = False
         device.close()
     assert sum(plan.counts.values()) > 0, "the plan injected nothing"
-    assert correct > 30, f"only {correct} of 60 calls survived {plan.counts}"
-    # Bounded: no call may hang; 60 calls with retries stay well under this.
+    assert correct > CALLS // 2, f"only {correct} of {CALLS} calls survived {plan.counts}"
+    # Bounded: no call may hang; the calls with their retries stay well under this.
     assert time.monotonic() - started < 240
     print(f"{kind}: {correct} correct, {errors} clear errors, injected {plan.counts}")
 

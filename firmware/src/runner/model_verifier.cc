@@ -1,6 +1,5 @@
 #include "runner/model_verifier.h"
 
-#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 
@@ -14,8 +13,8 @@ using flatbuffers::uoffset_t;
 
 // TFLM supports at most a few nested subgraphs (IF/WHILE/CALL_ONCE); this bounds our walk too.
 constexpr uoffset_t kMaxSubgraphs = 64;
-// Scales of int4/int8/uint8/int16 tensors: normal positive floats whose pairwise products stay
-// finite in float (real models use roughly 1e-10 .. 1e3).
+// Quantization scales: normal positive floats whose pairwise products stay finite in float
+// (real models use roughly 1e-10 .. 1e3).
 constexpr float kMinQuantizedScale = 1.17549435e-38f;  // FLT_MIN
 constexpr float kMaxQuantizedScale = 1e10f;
 // The .tflite schema version TFLM reads (TFLITE_SCHEMA_VERSION of micro_interpreter.h).
@@ -74,18 +73,25 @@ bool ZeroPointRange(tflite::TensorType type, int64_t* low, int64_t* high) {
 // Kernels derive multipliers and offsets from them without checking.
 Status CheckQuantization(const tflite::Tensor& tensor, uoffset_t subgraph_index,
                          uoffset_t tensor_index, ModelCheck* check) {
-  const auto* quantization = tensor.quantization();
-  if (quantization == nullptr) return Status::OK;
   int64_t low = 0;
   int64_t high = 0;
   const bool quantized_type = ZeroPointRange(tensor.type(), &low, &high);
+  const auto* quantization = tensor.quantization();
+  // TFLM gives an int8/int16 tensor without quantization a scale of 0, which kernels divide by.
+  if (quantized_type && (quantization == nullptr || quantization->scale() == nullptr ||
+                         quantization->scale()->size() == 0)) {
+    return Reject(check, "subgraph %u tensor %u: %s tensor without quantization scale",
+                  subgraph_index, tensor_index, tflite::EnumNameTensorType(tensor.type()));
+  }
+  if (quantization == nullptr) return Status::OK;
   if (const auto* scales = quantization->scale()) {
     for (uoffset_t i = 0; i < scales->size(); ++i) {
       const float scale = scales->Get(i);
       // Kernels compute float(scale_a * scale_b) / scale_c: a zero or huge scale on a
       // quantized tensor makes that inf and the int conversion after it undefined (fuzzer).
-      const bool ok = quantized_type ? scale >= kMinQuantizedScale && scale <= kMaxQuantizedScale
-                                     : std::isfinite(scale) && scale >= 0.0f;
+      // Any tensor: LSTM and others read scales of int32/float tensors too (no real model has a
+      // zero scale).
+      const bool ok = scale >= kMinQuantizedScale && scale <= kMaxQuantizedScale;
       if (!ok) {
         return Reject(check, "subgraph %u tensor %u: quantization scale %u out of range",
                       subgraph_index, tensor_index, i);
@@ -93,6 +99,13 @@ Status CheckQuantization(const tflite::Tensor& tensor, uoffset_t subgraph_index,
     }
   }
   const auto* zero_points = quantization->zero_point();
+  // The flatbuffers Verifier checks 4-byte alignment only; TFLM reads these int64s in place
+  // (an 8-byte load: a fault where unaligned access traps). Builders align them to 8.
+  if (zero_points != nullptr && zero_points->size() != 0 &&
+      reinterpret_cast<uintptr_t>(zero_points->data()) % alignof(int64_t) != 0) {
+    return Reject(check, "subgraph %u tensor %u: misaligned zero points", subgraph_index,
+                  tensor_index);
+  }
   if (zero_points != nullptr && quantized_type) {
     for (uoffset_t i = 0; i < zero_points->size(); ++i) {
       const int64_t zero_point = zero_points->Get(i);
@@ -265,8 +278,153 @@ bool RankOk(const flatbuffers::Vector<flatbuffers::Offset<tflite::Tensor>>& tens
   return rule == kAtLeast1 ? rank >= 1 : rank == rule;
 }
 
+uint64_t Elements(const tflite::Tensor& tensor) {
+  uint64_t elements = 1;
+  if (tensor.shape() == nullptr) return elements;
+  for (uoffset_t d = 0; d < tensor.shape()->size(); ++d) {
+    elements *= static_cast<uint64_t>(tensor.shape()->Get(d));  // dims >= 0, checked before
+  }
+  return elements;
+}
+
+int32_t LastDim(const tflite::Tensor& tensor) {
+  const auto* shape = tensor.shape();
+  return shape == nullptr || shape->size() == 0 ? 0 : shape->Get(shape->size() - 1);
+}
+
+// FULLY_CONNECTED's Eval trusts output depth = filter rows and batches x depth <= input size
+// (DCHECKs only): the fuzzer found a filter read past its buffer. Ranks are checked before.
+bool FullyConnectedShapesOk(const flatbuffers::Vector<flatbuffers::Offset<tflite::Tensor>>& all,
+                            const tflite::Operator& op) {
+  const tflite::Tensor& input = *all.Get(static_cast<uoffset_t>(op.inputs()->Get(0)));
+  const tflite::Tensor& filter = *all.Get(static_cast<uoffset_t>(op.inputs()->Get(1)));
+  const tflite::Tensor& output = *all.Get(static_cast<uoffset_t>(op.outputs()->Get(0)));
+  const auto out_depth = static_cast<uint64_t>(filter.shape()->Get(0));
+  const auto accum_depth = static_cast<uint64_t>(filter.shape()->Get(1));
+  if (static_cast<uint64_t>(LastDim(output)) != out_depth || out_depth == 0) return false;
+  const uint64_t batches = Elements(output) / out_depth;
+  if (batches * accum_depth > Elements(input)) return false;
+  if (op.inputs()->size() > 2 && op.inputs()->Get(2) >= 0) {
+    const tflite::Tensor& bias = *all.Get(static_cast<uoffset_t>(op.inputs()->Get(2)));
+    if (Elements(bias) < out_depth) return false;
+  }
+  return true;
+}
+
+// Elementwise binary ops: TFLM sizes its (up to 6-D) broadcast loops from the inputs and
+// writes through the output's shape without checking that it is the broadcast shape (the
+// fuzzer found an ADD reading and writing past its buffers).
+bool IsBroadcastBinary(int builtin) {
+  switch (builtin) {
+    case tflite::BuiltinOperator_ADD:
+    case tflite::BuiltinOperator_SUB:
+    case tflite::BuiltinOperator_MUL:
+    case tflite::BuiltinOperator_DIV:
+    case tflite::BuiltinOperator_SQUARED_DIFFERENCE:
+    case tflite::BuiltinOperator_MAXIMUM:
+    case tflite::BuiltinOperator_MINIMUM:
+    case tflite::BuiltinOperator_FLOOR_DIV:
+    case tflite::BuiltinOperator_FLOOR_MOD:
+    case tflite::BuiltinOperator_LESS:
+    case tflite::BuiltinOperator_LESS_EQUAL:
+    case tflite::BuiltinOperator_GREATER:
+    case tflite::BuiltinOperator_GREATER_EQUAL:
+    case tflite::BuiltinOperator_EQUAL:
+    case tflite::BuiltinOperator_NOT_EQUAL:
+    case tflite::BuiltinOperator_LOGICAL_AND:
+    case tflite::BuiltinOperator_LOGICAL_OR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+constexpr uoffset_t kMaxBroadcastRank = 6;
+
+bool BroadcastShapesOk(const flatbuffers::Vector<flatbuffers::Offset<tflite::Tensor>>& all,
+                       const tflite::Operator& op) {
+  if (op.inputs()->size() < 2 || op.outputs()->size() < 1) return false;
+  const int32_t a_index = op.inputs()->Get(0);
+  const int32_t b_index = op.inputs()->Get(1);
+  const int32_t out_index = op.outputs()->Get(0);
+  if (a_index < 0 || b_index < 0 || out_index < 0) return false;
+  const auto* a = all.Get(static_cast<uoffset_t>(a_index))->shape();
+  const auto* b = all.Get(static_cast<uoffset_t>(b_index))->shape();
+  const auto* out = all.Get(static_cast<uoffset_t>(out_index))->shape();
+  const uoffset_t a_rank = a == nullptr ? 0 : a->size();
+  const uoffset_t b_rank = b == nullptr ? 0 : b->size();
+  const uoffset_t out_rank = out == nullptr ? 0 : out->size();
+  const uoffset_t rank = a_rank > b_rank ? a_rank : b_rank;
+  if (rank > kMaxBroadcastRank || out_rank != rank) return false;
+  for (uoffset_t i = 0; i < rank; ++i) {  // from the last dimension
+    const int32_t da = i < a_rank ? a->Get(a_rank - 1 - i) : 1;
+    const int32_t db = i < b_rank ? b->Get(b_rank - 1 - i) : 1;
+    if (da != db && da != 1 && db != 1) return false;
+    const int32_t want = da == 1 ? db : da;
+    if (out->Get(out_rank - 1 - i) != want) return false;
+  }
+  return true;
+}
+
+int32_t Dim(const tflite::Tensor& tensor, uoffset_t index) { return tensor.shape()->Get(index); }
+
+// CONV_2D / DEPTHWISE_CONV_2D / pools (ranks already checked: NHWC, filters OHWI / 1HWO):
+// strides, dilations and window sizes divide in Prepare and Eval, depths are divided and used as
+// loop bounds over the buffers (the fuzzer found a division by a zero filter depth).
+bool WindowOpOk(const flatbuffers::Vector<flatbuffers::Offset<tflite::Tensor>>& all,
+                const tflite::Operator& op, int builtin) {
+  const tflite::Tensor& input = *all.Get(static_cast<uoffset_t>(op.inputs()->Get(0)));
+  const tflite::Tensor& output = *all.Get(static_cast<uoffset_t>(op.outputs()->Get(0)));
+  for (uoffset_t d = 0; d < 4; ++d) {
+    if (Dim(input, d) <= 0 || Dim(output, d) <= 0) return false;
+  }
+  if (Dim(input, 0) != Dim(output, 0)) return false;  // batches
+  if (builtin == tflite::BuiltinOperator_AVERAGE_POOL_2D ||
+      builtin == tflite::BuiltinOperator_MAX_POOL_2D) {
+    const auto* options = op.builtin_options_as_Pool2DOptions();
+    return options != nullptr && options->stride_w() > 0 && options->stride_h() > 0 &&
+           options->filter_width() > 0 && options->filter_height() > 0 &&
+           Dim(input, 3) == Dim(output, 3);
+  }
+  const tflite::Tensor& filter = *all.Get(static_cast<uoffset_t>(op.inputs()->Get(1)));
+  for (uoffset_t d = 0; d < 4; ++d) {
+    if (Dim(filter, d) <= 0) return false;
+  }
+  const int32_t input_depth = Dim(input, 3);
+  const int32_t output_depth = Dim(output, 3);
+  if (builtin == tflite::BuiltinOperator_CONV_2D) {
+    const auto* options = op.builtin_options_as_Conv2DOptions();
+    if (options == nullptr || options->stride_w() <= 0 || options->stride_h() <= 0 ||
+        options->dilation_w_factor() <= 0 || options->dilation_h_factor() <= 0) {
+      return false;
+    }
+    const int32_t filter_depth = Dim(filter, 3);
+    if (input_depth % filter_depth != 0 || Dim(filter, 0) != output_depth) return false;
+    const int32_t groups = input_depth / filter_depth;
+    if (output_depth % groups != 0) return false;
+  } else {  // DEPTHWISE_CONV_2D
+    const auto* options = op.builtin_options_as_DepthwiseConv2DOptions();
+    if (options == nullptr || options->stride_w() <= 0 || options->stride_h() <= 0 ||
+        options->dilation_w_factor() <= 0 || options->dilation_h_factor() <= 0 ||
+        Dim(filter, 0) != 1 || Dim(filter, 3) != output_depth ||
+        output_depth % input_depth != 0) {
+      return false;
+    }
+  }
+  if (op.inputs()->size() > 2 && op.inputs()->Get(2) >= 0) {
+    const tflite::Tensor& bias = *all.Get(static_cast<uoffset_t>(op.inputs()->Get(2)));
+    if (Elements(bias) < static_cast<uint64_t>(output_depth)) return false;
+  }
+  return true;
+}
+
 Status CheckOperatorShapes(const tflite::SubGraph& subgraph, const tflite::Operator& op,
                            int builtin, uoffset_t sg, uoffset_t op_index, ModelCheck* check) {
+  if (IsBroadcastBinary(builtin) && !BroadcastShapesOk(*subgraph.tensors(), op)) {
+    return Reject(check, "subgraph %u operator %u (%s): output is not the broadcast shape", sg,
+                  op_index,
+                  tflite::EnumNameBuiltinOperator(static_cast<tflite::BuiltinOperator>(builtin)));
+  }
   for (const OperatorShapeRule& rule : kShapeRules) {
     if (rule.op != builtin) continue;
     const auto& tensors = *subgraph.tensors();
@@ -276,8 +434,13 @@ Status CheckOperatorShapes(const tflite::SubGraph& subgraph, const tflite::Opera
     for (uoffset_t i = 0; ok && i < 2 && i < inputs.size(); ++i) {
       ok = RankOk(tensors, inputs.Get(i), rule.input_rank[i]);
     }
+    if (ok && rule.op == tflite::BuiltinOperator_FULLY_CONNECTED) {
+      ok = FullyConnectedShapesOk(tensors, op);
+    } else if (ok) {
+      ok = WindowOpOk(tensors, op, builtin);
+    }
     if (!ok) {
-      return Reject(check, "subgraph %u operator %u (%s): inputs/outputs of unexpected rank",
+      return Reject(check, "subgraph %u operator %u (%s): inconsistent shapes or options",
                     sg, op_index, tflite::EnumNameBuiltinOperator(rule.op));
     }
   }

@@ -15,6 +15,7 @@ import configparser
 import fcntl
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 from collections import deque
@@ -71,7 +72,7 @@ class FirmwareImage:
     flash_bytes: int
     ram_bytes: int
     model_sha256: str
-    arena_bytes: int
+    arena_bytes: int  # the tensor arena in the image (runner targets: at least their minimum)
     cached: bool
 
 
@@ -117,6 +118,31 @@ def _read_targets(project: Path) -> dict[str, str]:
         for section in parser.sections()
         if section.startswith("env:")
     }
+
+
+_INTERPOLATION: Final = re.compile(r"\$\{([^.}]+)\.([^}]+)\}")
+
+
+def runner_arena_bytes(target: str, project: Path | None = None) -> int | None:
+    """The minimum arena of an upload ("runner") target (``-DTINYRIG_RUNNER_ARENA_BYTES`` in its
+    build_flags in platformio.ini), or None for a target without model upload."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read((project or project_dir()) / "platformio.ini")
+
+    def flags(section: str, depth: int = 0) -> str:
+        if depth > 8 or not parser.has_section(section):
+            return ""
+        if parser.has_option(section, "build_flags"):
+            return _INTERPOLATION.sub(
+                lambda m: flags(m[1], depth + 1) if m[2] == "build_flags" else "",
+                parser.get(section, "build_flags"))
+        if parser.has_option(section, "extends"):
+            return " ".join(flags(parent.strip(), depth + 1)
+                            for parent in parser.get(section, "extends").split(","))
+        return ""
+
+    found = re.search(r"-DTINYRIG_RUNNER_ARENA_BYTES=(\d+)", flags(f"env:{target}"))
+    return int(found[1]) if found else None
 
 
 def available_targets(project: Path | None = None) -> list[str]:
@@ -238,6 +264,7 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
 
     model_path = Path(model_path)
     model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    image_arena = max(arena_bytes, runner_arena_bytes(target, project) or 0)
     key_source = json.dumps({
         "target": target, "model": model_sha, "arena": arena_bytes,
         "firmware": firmware_sources_hash(project), "tflm": TFLM_COMMIT,
@@ -255,7 +282,7 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         if elf.is_file() and stamp.is_file() and json.loads(stamp.read_text()).get("key") == key:
             flash, ram = _elf_sizes(elf)
             return FirmwareImage(target=target, elf=elf, flash_bytes=flash, ram_bytes=ram,
-                                 model_sha256=model_sha, arena_bytes=arena_bytes, cached=True)
+                                 model_sha256=model_sha, arena_bytes=image_arena, cached=True)
         stamp.unlink(missing_ok=True)
         exported_sha = _export(model_path, model_dir, arena_bytes)
         tree = tflm_tree()
@@ -277,4 +304,4 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         stamp.write_text(json.dumps({"key": key, "inputs": json.loads(key_source)}, indent=2))
         flash, ram = _elf_sizes(elf)
         return FirmwareImage(target=target, elf=elf, flash_bytes=flash, ram_bytes=ram,
-                             model_sha256=exported_sha, arena_bytes=arena_bytes, cached=False)
+                             model_sha256=exported_sha, arena_bytes=image_arena, cached=False)

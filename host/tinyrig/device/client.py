@@ -249,9 +249,18 @@ class DeviceClient:
 
     def request(self, mtype: MessageType, payload: bytes = b"", *, reply_bytes: int = 0,
                 device_seconds: float = 0.0, attempts: int = ATTEMPTS) -> bytes:
-        """Send one request and return the reply payload, retrying idempotent requests."""
-        timeout = self._timeout(len(payload), reply_bytes, device_seconds)
+        """Send one request and return the reply payload, retrying idempotent requests.
+
+        When the device time is unknown (the first invoke of a model), ``device_seconds`` is
+        the ceiling and the attempts escalate towards it (2 s, 8 s, 32 s, ...), so a lost
+        frame costs seconds, not the ceiling, while a long first invoke still completes.
+        """
+        escalate = device_seconds >= FIRST_INVOKE_SECONDS
+        if escalate:
+            attempts += 1
         for attempt in range(attempts):
+            budget = min(device_seconds, 2.0 * 4**attempt) if escalate else device_seconds
+            timeout = self._timeout(len(payload), reply_bytes, budget)
             if attempt:
                 self._retries += 1
             seq = self._send(mtype, payload)
@@ -365,7 +374,8 @@ class DeviceClient:
     def _invoke_budget(self) -> float:
         if self._last_invoke_seconds is None:
             return FIRST_INVOKE_SECONDS
-        return 4 * self._last_invoke_seconds + 1.0
+        # The latency floor already covers scheduling jitter; this covers a slower invoke.
+        return 4 * self._last_invoke_seconds + 0.2
 
     def _note_invoke(self, timing: InvokeTiming) -> None:
         self._last_invoke_seconds = timing.micros / 1e6

@@ -1,0 +1,20 @@
+"""The upload ("runner") firmware targets declared in platformio.ini."""
+
+from __future__ import annotations
+
+from tinyrig.build.firmware import available_targets, runner_arena_bytes
+
+
+def test_every_target_has_a_runner_flavour() -> None:
+    targets = set(available_targets())
+    plain = {t for t in targets if not t.endswith("-runner")}
+    assert {"native", "qemu-m4"} <= plain
+    assert {f"{t}-runner" for t in plain} <= targets
+
+
+def test_runner_arena_sizes() -> None:
+    assert runner_arena_bytes("native") is None
+    assert runner_arena_bytes("qemu-m4") is None
+    assert runner_arena_bytes("native-runner") == 16 * 1024 * 1024
+    for target in ("qemu-m4-runner", "qemu-m3-runner", "qemu-m7-runner"):
+        assert runner_arena_bytes(target) == 2 * 1024 * 1024
