@@ -13,12 +13,12 @@ from rich.table import Table
 
 from tinyrig.cli.common import JsonOption, console, emit, err_console, handle_errors, progress
 from tinyrig.cli.main import app
-from tinyrig.device import build_target, open_device
+from tinyrig.device import build_target, dequantize, open_device
 from tinyrig.device.base import Array
 from tinyrig.device.errors import DeviceError
 from tinyrig.device.session import RunReport, load_arrays, run_batch
 from tinyrig.device.sim import SimDevice
-from tinyrig.protocol import DeviceInfo
+from tinyrig.protocol import DeviceInfo, TensorSpec
 from tinyrig.transport import DEFAULT_BAUDRATE, list_ports
 
 DeviceOption = Annotated[str, typer.Option(
@@ -40,10 +40,20 @@ def _building(device: str, quiet: bool) -> AbstractContextManager[Callable[..., 
     return progress("building firmware", quiet=quiet or build_target(device) is None)
 
 
-def _fmt(array: Array) -> str:
+def _fmt(array: Array, spec: TensorSpec) -> str:
+    """Values as stored; for a small quantized tensor also the real values (≈...)."""
     flat = np.asarray(array).ravel()
     text = " ".join(str(v) for v in flat[:8])
-    return text + (f" … ({flat.size})" if flat.size > 8 else "")
+    if flat.size > 8:
+        return text + f" … ({flat.size})"
+    if spec.scale and np.issubdtype(flat.dtype, np.integer):
+        real = dequantize(spec, flat)
+        text += " (≈" + " ".join(f"{v:.3g}" for v in real) + ")"
+    return text
+
+
+def _fmt_all(arrays: list[Array], specs: tuple[TensorSpec, ...]) -> str:
+    return " | ".join(_fmt(a, spec) for a, spec in zip(arrays, specs, strict=True))
 
 
 def _render_run(report: RunReport) -> None:
@@ -59,11 +69,12 @@ def _render_run(report: RunReport) -> None:
     if timed:
         table.add_column("µs", justify="right")
     for i, sample in enumerate(report.samples):
-        row = [str(i), " | ".join(_fmt(a) for a in sample.inputs)]
+        info = report.info
+        row = [str(i), _fmt_all(sample.inputs, info.inputs)]
         if report.compared:
             assert sample.reference is not None
-            row.append(" | ".join(_fmt(a) for a in sample.reference))
-        row.append(" | ".join(_fmt(a) for a in sample.outputs))
+            row.append(_fmt_all(sample.reference, info.outputs))
+        row.append(_fmt_all(sample.outputs, info.outputs))
         if report.compared:
             row.append("[green]bit-exact[/]" if sample.matches else "[bold red]DIFFERS[/]")
         if timed:
