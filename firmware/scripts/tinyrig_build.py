@@ -61,7 +61,9 @@ if env.subst("$BUILD_CACHE_DIR"):
 # Flags TFLM was verified with (0 warnings). TF_LITE_STATIC_MEMORY changes TfLiteTensor's layout,
 # so it goes to every translation unit, ours included.
 TFLM_ABI_DEFINES = ["TF_LITE_STATIC_MEMORY", "TF_LITE_DISABLE_X86_NEON", "NDEBUG"]
-TFLM_CCFLAGS = ["-Os", "-ffunction-sections", "-fdata-sections"]
+# -ffp-contract=off: no fused multiply-add, so float kernels round exactly like the host
+# reference build and float models are bit-exact too, not only int8 ones.
+TFLM_CCFLAGS = ["-Os", "-ffunction-sections", "-fdata-sections", "-ffp-contract=off"]
 TFLM_CXXFLAGS = ["-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics"]
 # The platform supplies these (DebugLog, ticks) through the firmware's HAL instead.
 TFLM_PLATFORM_SOURCES = [

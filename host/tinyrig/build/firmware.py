@@ -290,6 +290,8 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         env = pio_environment(core)
         env.update({
             "PLATFORMIO_BUILD_DIR": str(pio_build_dir),
+            # TFLM objects outlive checkouts: every clone on this machine shares them.
+            "PLATFORMIO_BUILD_CACHE_DIR": str(cache_dir() / "pio-build-cache"),
             "TINYRIG_TFLM_DIR": str(tree.root),
             "TINYRIG_MODEL_DIR": str(model_dir),
             "PYTHONUNBUFFERED": "1",

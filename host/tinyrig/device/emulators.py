@@ -20,7 +20,11 @@ from tinyrig.device.errors import EmulatorError
 NATIVE_UART_LINE = re.compile(rb"tinyrig-uart: (/dev/\S+)")
 QEMU_UART_LINE = re.compile(rb"char device redirected to (/dev/\S+)")
 # QEMU machine name -> PlatformIO environment that builds firmware for it.
-QEMU_MACHINES: dict[str, str] = {"mps2-an386": "qemu-m4"}
+QEMU_MACHINES: dict[str, str] = {
+    "mps2-an386": "qemu-m4",  # Cortex-M4F
+    "mps2-an385": "qemu-m3",  # Cortex-M3
+    "mps2-an500": "qemu-m7",  # Cortex-M7
+}
 DEFAULT_QEMU_MACHINE = "mps2-an386"
 
 
