@@ -16,10 +16,14 @@ ifeq ($(origin TINYRIG_TFLM_SOURCE), undefined)
   endif
 endif
 
-.PHONY: setup system-deps demo test lint typecheck unit fuzz bench clean
+.PHONY: setup system-deps fuzz-deps demo test lint typecheck unit fuzz bench clean
 
 system-deps:
 	@tools/system-deps.sh
+
+# The suite also runs the firmware fuzzers briefly: clang + libFuzzer.
+fuzz-deps:
+	@tools/system-deps.sh --fuzz
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,16 +47,18 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-unit: setup
+unit: setup fuzz-deps
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit
 
-fuzz: setup
+fuzz: setup fuzz-deps
 	$(MAKE) -C firmware/fuzz run
 
 bench: setup
-	$(PY) bench/run_all.py
+	$(PY) bench/arena_bench.py
+	$(PY) bench/convert_bench.py
+	$(PY) bench/link_bench.py
 
 clean:
 	rm -rf build .pio

@@ -19,7 +19,7 @@ TFLM_CXXFLAGS := -std=c++17 -O1 -g -fno-rtti -fno-exceptions -fno-threadsafe-sta
                  -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
                  -fno-sanitize=vptr,signed-integer-overflow,shift,float-cast-overflow -w $(TFLM_DEFINES)
 TFLM_FLAGS_HASH := $(shell echo '$(CLANGXX) $(TFLM_CXXFLAGS)' | sha256sum | cut -c1-12)
-TFLM_FUZZ_DIR ?= $(HOME)/.cache/tinyrig/fuzz/tflm-$(TFLM_COMMIT_ID)-$(TFLM_FLAGS_HASH)
+TFLM_FUZZ_DIR ?= $(or $(TINYRIG_CACHE_DIR),$(HOME)/.cache/tinyrig)/fuzz/tflm-$(TFLM_COMMIT_ID)-$(TFLM_FLAGS_HASH)
 TFLM_LIB := $(TFLM_FUZZ_DIR)/libtflm.a
 
 # The platform hooks (DebugLog, ticks) come from the fuzz harness, as in tinyrig_build.py.
