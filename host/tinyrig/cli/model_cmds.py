@@ -15,6 +15,7 @@ from tinyrig.cli.common import JsonOption, console, emit, handle_errors, progres
 from tinyrig.cli.main import app
 
 if TYPE_CHECKING:
+    from tinyrig.device.target_arena import TargetArenaReport
     from tinyrig.model.arena import ArenaReport
     from tinyrig.model.check import CheckReport
     from tinyrig.model.export import ExportResult
@@ -178,15 +179,37 @@ def arena(
     margin: Annotated[int, typer.Option(
         "--margin", min=0, help="Bytes added to the measured minimum (then 16-aligned).")] = 256,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Measure again.")] = False,
+    on_device: Annotated[str | None, typer.Option(
+        "--on-device", help="Measure on an emulated board's own build instead (native, qemu, "
+                            "qemu:mps2-an385, ...): its kernels (CMSIS-NN scratch) and pointer "
+                            "size, via the runner firmware.")] = None,
     json: JsonOption = False,
 ) -> None:
     """Measure the smallest tensor arena with the real TFLM allocator (bisection in child
     processes; cached by model SHA-256)."""
     from tinyrig.model.arena import measure_arena
 
+    if on_device is not None:
+        from tinyrig.device.target_arena import measure_target_arena
+
+        with progress(f"loading on {on_device}", quiet=json):
+            target_report = measure_target_arena(model, on_device, margin=margin)
+        emit(target_report, json, _render_target_arena)
+        return
     with progress("measuring the arena", total=20, quiet=json) as update:
         report = measure_arena(model, margin=margin, progress=update, use_cache=not no_cache)
     emit(report, json, _render_arena)
+
+
+def _render_target_arena(r: TargetArenaReport) -> None:
+    table = Table(show_header=False, title=f"arena on {r.device} ({r.board})",
+                  title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("used", f"{r.arena_used:,} B (MicroInterpreter::arena_used_bytes on target)")
+    table.add_row("minimum", f"{r.minimum_bytes:,} B (16-aligned)")
+    table.add_row("recommended", f"{r.arena_bytes:,} B (+{r.margin} B margin)")
+    console.print(table)
 
 
 def _render_export(r: ExportResult) -> None:
