@@ -28,5 +28,6 @@ def test_minimum_measured_on_qemu_is_exact() -> None:
     report = measure_target_arena(HELLO_WORLD, "qemu")
     assert report.target == "qemu-m4"
     assert 0 < report.arena_used <= report.minimum_bytes < report.arena_bytes
+    # The per-model firmware (same kernels, same allocator) agrees with the runner's bisection.
     assert _status_with_arena(report.minimum_bytes) == ErrorCode.OK
     assert _status_with_arena(report.minimum_bytes - 16) == ErrorCode.ARENA_TOO_SMALL

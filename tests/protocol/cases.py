@@ -62,4 +62,6 @@ def golden_frames() -> dict[str, Frame]:
                                  ModelChunk(0, bytes((i * 7 + 1) % 256 for i in range(300)))
                                  .encode()),
         "boot": Frame(MessageType.BOOT, 0, bytes([0])),
+        "link_test": Frame(MessageType.LINK_TEST, 13, (65536).to_bytes(4, "little")),
+        "arena_limit": Frame(MessageType.ARENA_LIMIT, 14, (1040).to_bytes(4, "little")),
     }

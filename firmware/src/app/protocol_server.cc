@@ -173,6 +173,7 @@ void ProtocolServer::Dispatch(const FrameView& request) {
     case MessageType::kModelBegin: status = HandleModelBegin(request, reply); break;
     case MessageType::kModelChunk: status = HandleModelChunk(request, reply); break;
     case MessageType::kModelCommit: status = HandleModelCommit(request, reply); break;
+    case MessageType::kArenaLimit: status = HandleArenaLimit(request, reply); break;
     case MessageType::kBoot:
     case MessageType::kLog:
     case MessageType::kError: break;
@@ -524,6 +525,21 @@ void ProtocolServer::SendError(Status status, uint8_t request_type, uint16_t seq
   writer.U32(arg);
   writer.Str8(detail);
   SendFrame(static_cast<uint8_t>(MessageType::kError), seq, payload, writer.size());
+}
+
+// Reloads the active model using only the first `arena_bytes` of the arena (0: all of it) and
+// answers INFO, whose model_status says whether it fit. The host bisects with it to find the
+// exact minimum arena of this very build (kernels, pointer size, alignment) on the device.
+Status ProtocolServer::HandleArenaLimit(const FrameView& request, ByteWriter& reply) {
+  ByteReader reader(request.payload, request.payload_size);
+  uint32_t arena_bytes = 0;
+  if (!reader.ReadU32(&arena_bytes) || request.payload_size != 4) return Status::BAD_PAYLOAD;
+  const uint8_t* data = runner_.model_data();
+  const size_t size = runner_.model_size();
+  if (data == nullptr) return Status::NO_MODEL;
+  runner_.Load(data, size, runner_.model_id(), arena_bytes);  // same bytes: CRC unchanged
+  WriteInfo(reply);
+  return Status::OK;
 }
 
 }  // namespace tinyrig

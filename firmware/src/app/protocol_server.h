@@ -90,6 +90,7 @@ class ProtocolServer {
   Status HandleModelBegin(const FrameView& request, ByteWriter& reply);
   Status HandleModelChunk(const FrameView& request, ByteWriter& reply);
   Status HandleModelCommit(const FrameView& request, ByteWriter& reply);
+  Status HandleArenaLimit(const FrameView& request, ByteWriter& reply);
 
   Status RequireModel();
   Status RunInvoke(ByteWriter& reply);

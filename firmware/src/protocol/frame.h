@@ -28,6 +28,7 @@ enum class MessageType : uint8_t {
   kModelBegin = 0x20,
   kModelChunk = 0x21,
   kModelCommit = 0x22,
+  kArenaLimit = 0x23,
   kBoot = 0x40,
   kLog = 0x41,
   kError = 0x7F,

@@ -69,7 +69,9 @@ uint32_t ParseMissingBytes(const char* message) {
 
 }  // namespace
 
-size_t ModelRunner::arena_size() const { return sizeof(g_tensor_arena); }
+size_t ModelRunner::arena_size() const {
+  return arena_limit_ != 0 ? arena_limit_ : sizeof(g_tensor_arena);
+}
 
 size_t ModelRunner::arena_used() const {
   return status_ == Status::OK ? g_interpreter->arena_used_bytes() : 0;
@@ -85,7 +87,7 @@ void ModelRunner::ObserveLoadMessage(const char* message) {
       std::strstr(message, "Failed to resize") != nullptr) {
     saw_allocation_failure_ = true;
     const uint32_t missing = ParseMissingBytes(message);
-    if (missing != 0) bytes_needed_ = static_cast<uint32_t>(sizeof(g_tensor_arena)) + missing;
+    if (missing != 0) bytes_needed_ = static_cast<uint32_t>(arena_size()) + missing;
   }
 }
 
@@ -103,12 +105,17 @@ void ModelRunner::Unload() {
   profiler_.Clear();
 }
 
-void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8_t* model_id) {
+void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8_t* model_id,
+                       size_t arena_limit) {
+  // `model_id` may point at model_id_ itself (a reload): copy it before Unload() clears it.
+  uint8_t id[kModelIdSize];
+  std::memcpy(id, model_id, kModelIdSize);
   Unload();
+  arena_limit_ = arena_limit < sizeof(g_tensor_arena) ? arena_limit : 0;
   load_detail_[0] = '\0';
   model_data_ = model_data;
   model_size_ = model_size;
-  std::memcpy(model_id_, model_id, kModelIdSize);
+  std::memcpy(model_id_, id, kModelIdSize);
   bytes_needed_ = 0;
   saw_allocation_failure_ = false;
   if (model_data == nullptr || model_size == 0) {
@@ -130,7 +137,7 @@ void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8
   }
   loading_ = true;
   g_interpreter = new (g_interpreter_storage) tflite::MicroInterpreter(
-      model, g_op_resolver, g_tensor_arena, sizeof(g_tensor_arena),
+      model, g_op_resolver, g_tensor_arena, arena_size(),
       /*resource_variables=*/nullptr, &profiler_);
   GuardedCall call{g_interpreter, kTfLiteError};
   if (g_interpreter->initialization_status() == kTfLiteOk &&

@@ -26,7 +26,10 @@ class ModelRunner {
   // Loads the model and allocates its tensors. Never fails hard: on error, status() says why
   // (NO_MODEL, MODEL_INVALID, ARENA_TOO_SMALL with bytes_needed() when TFLM said so).
   // `model_id`: 8 bytes (first bytes of the model's SHA-256), copied.
-  void Load(const uint8_t* model_data, size_t model_size, const uint8_t* model_id);
+  // `arena_limit`: use only the first N bytes of the static arena (0: all of it), so that the
+  // host can find the exact minimum arena of this build on the device (ARENA_LIMIT).
+  void Load(const uint8_t* model_data, size_t model_size, const uint8_t* model_id,
+            size_t arena_limit = 0);
 
   // Destroys the interpreter: status() becomes NO_MODEL and the model memory is no longer read
   // (MODEL_BEGIN calls this before the slot is overwritten).
@@ -64,6 +67,7 @@ class ModelRunner {
   size_t model_size_ = 0;
   uint8_t model_id_[kModelIdSize] = {};
   bool loading_ = false;
+  size_t arena_limit_ = 0;
   bool saw_allocation_failure_ = false;
   char load_detail_[120] = {};
   OpProfiler profiler_;

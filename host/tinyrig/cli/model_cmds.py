@@ -192,8 +192,9 @@ def arena(
     if on_device is not None:
         from tinyrig.device.target_arena import measure_target_arena
 
-        with progress(f"loading on {on_device}", quiet=json):
-            target_report = measure_target_arena(model, on_device, margin=margin)
+        with progress(f"bisecting on {on_device}", quiet=json) as update:
+            target_report = measure_target_arena(model, on_device, margin=margin,
+                                                 progress=update)
         emit(target_report, json, _render_target_arena)
         return
     with progress("measuring the arena", total=20, quiet=json) as update:
@@ -206,8 +207,10 @@ def _render_target_arena(r: TargetArenaReport) -> None:
                   title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("used", f"{r.arena_used:,} B (MicroInterpreter::arena_used_bytes on target)")
-    table.add_row("minimum", f"{r.minimum_bytes:,} B (16-aligned)")
+    table.add_row("minimum", f"{r.minimum_bytes:,} B (bisected on the device in {r.probes} "
+                  "loads; 16 B less fails)")
+    table.add_row("arena_used", f"{r.arena_used:,} B (what TFLM reports; excludes planner "
+                  "scratch)")
     table.add_row("recommended", f"{r.arena_bytes:,} B (+{r.margin} B margin)")
     console.print(table)
 

@@ -245,6 +245,15 @@ class DeviceClient:
         self._last_invoke_seconds = None
         return self._info
 
+    def set_arena_limit(self, arena_bytes: int) -> DeviceInfo:
+        """Reload the active model using only ``arena_bytes`` of the device's arena (0: all);
+        the returned INFO's model_status says whether it fit (ARENA_LIMIT)."""
+        self._info = DeviceInfo.decode(self.request(
+            MessageType.ARENA_LIMIT, struct.pack("<I", arena_bytes),
+            reply_bytes=self.max_payload, device_seconds=2.0))
+        self._last_invoke_seconds = None
+        return self._info
+
     # -- machinery -----------------------------------------------------------------------
 
     def request(self, mtype: MessageType, payload: bytes = b"", *, reply_bytes: int = 0,

@@ -31,6 +31,7 @@ class MessageType(enum.IntEnum):
     MODEL_BEGIN = 0x20
     MODEL_CHUNK = 0x21
     MODEL_COMMIT = 0x22
+    ARENA_LIMIT = 0x23
     BOOT = 0x40
     LOG = 0x41
     ERROR = 0x7F
