@@ -45,6 +45,7 @@ bool IsRequest(MessageType type) {
     case MessageType::kModelBegin:
     case MessageType::kModelChunk:
     case MessageType::kModelCommit:
+    case MessageType::kArenaLimit:
       return true;
     case MessageType::kBoot:
     case MessageType::kLog:

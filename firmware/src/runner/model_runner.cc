@@ -83,8 +83,12 @@ void ModelRunner::ObserveLoadMessage(const char* message) {
     std::strncpy(load_detail_, message, sizeof(load_detail_) - 1);
     load_detail_[sizeof(load_detail_) - 1] = '\0';
   }
+  // TFLM's ways of saying the arena is too small: the allocators' "Failed to ..." and "Unable
+  // to allocate", and the memory planner's "Too many buffers", whose scratch is what is left.
   if (std::strstr(message, "Failed to allocate") != nullptr ||
-      std::strstr(message, "Failed to resize") != nullptr) {
+      std::strstr(message, "Failed to resize") != nullptr ||
+      std::strstr(message, "Unable to allocate") != nullptr ||
+      std::strstr(message, "Too many buffers") != nullptr) {
     saw_allocation_failure_ = true;
     const uint32_t missing = ParseMissingBytes(message);
     if (missing != 0) bytes_needed_ = static_cast<uint32_t>(arena_size()) + missing;

@@ -241,7 +241,7 @@ def _run_pio(target: str, project: Path, env: dict[str, str],
             raise BuildFailedError(f"building {target} failed: a compiler is missing", log=log,
                                    hint="install the toolchain (see the log)")
         raise BuildFailedError(f"building {target} failed (pio exit {returncode})", log=log,
-                               hint="the log tail is in BuildFailedError.log")
+                               hint="the end of the build log follows")
 
 
 def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
