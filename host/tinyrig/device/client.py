@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import struct
+import threading
 import time
 import zlib
 from collections import deque
@@ -139,23 +140,37 @@ class DeviceClient:
 
     def link_test(self, data: bytes) -> tuple[bytes, float]:
         """Raw echo of ``data`` (LINK_TEST, docs/protocol.md §3.3): returns the echoed bytes
-        and the seconds from the first byte sent to the last byte received."""
+        and the seconds from the first byte sent to the last byte received.
+
+        A writer thread streams while this thread reads, so the link is kept full in both
+        directions: the result is the link's capacity, the yardstick for protocol benchmarks.
+        """
         self.request(MessageType.LINK_TEST, struct.pack("<I", len(data)), attempts=1)
+        failure: list[BaseException] = []
+
+        def write_all() -> None:
+            try:
+                for offset in range(0, len(data), 1024):
+                    self.transport.write(data[offset:offset + 1024])
+            except BaseException as exc:  # reported by the reading thread
+                failure.append(exc)
+
+        writer = threading.Thread(target=write_all, name="link-test-writer", daemon=True)
         echoed = bytearray()
-        block = 256  # stay well inside any RX buffer: keep at most one block in flight ahead
-        deadline_per_block = self._timeout(block, block)
+        idle_timeout = self._timeout(1024, 1024)
         started = time.monotonic()
-        sent = 0
-        while len(echoed) < len(data):
-            if sent < len(data) and sent - len(echoed) < 4 * block:
-                self.transport.write(data[sent:sent + block])
-                sent += block
-                continue
-            chunk = self.transport.read(len(data) - len(echoed), deadline_per_block)
-            if not chunk:
-                raise DeviceTimeoutError("LINK_TEST echo", deadline_per_block, 1,
-                                         url=self.transport.url)
-            echoed += chunk
+        writer.start()
+        try:
+            while len(echoed) < len(data):
+                chunk = self.transport.read(len(data) - len(echoed), idle_timeout)
+                if failure:
+                    raise failure[0]
+                if not chunk:
+                    raise DeviceTimeoutError("LINK_TEST echo", idle_timeout, 1,
+                                             url=self.transport.url)
+                echoed += chunk
+        finally:
+            writer.join(timeout=idle_timeout)
         return bytes(echoed), time.monotonic() - started
 
     def stats(self) -> DeviceStats:
