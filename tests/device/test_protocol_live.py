@@ -216,3 +216,18 @@ def test_requests_before_hello_get_no_session(client: DeviceClient,
         pytest.fail("device answered STATS with a HELLO reply")
     assert ErrorReply.decode(reply.payload).code == ErrorCode.NO_SESSION
     client.connect(timeout=15)
+
+
+def test_arena_limit_reloads_and_refuses_tiny_arenas(client: DeviceClient,
+                                                     device: RemoteDevice) -> None:
+    if device.board is None:
+        pytest.skip("not reloading the model of a shared real board")
+    for tiny in (1, 8, 64):  # smaller than TFLM's own allocator objects: refused, no crash
+        assert client.set_arena_limit(tiny).model_status == ErrorCode.ARENA_TOO_SMALL
+        assert client.ping(b"alive") == b"alive"
+    with pytest.raises(DeviceRejectedError) as no_arena:
+        client.infer([bytes(spec.nbytes) for spec in client.info.inputs])
+    assert no_arena.value.code == ErrorCode.ARENA_TOO_SMALL
+    restored = client.set_arena_limit(0)
+    assert restored.model_status == ErrorCode.OK
+    assert restored.arena_used > 0

@@ -6,6 +6,10 @@
 
 #include "hal/hal.h"
 #include "runner/abort_guard.h"
+#include "tensorflow/lite/micro/arena_allocator/single_arena_buffer_allocator.h"
+#include "tensorflow/lite/micro/memory_planner/greedy_memory_planner.h"
+#include "tensorflow/lite/micro/micro_allocator.h"
+#include "tensorflow/lite/micro/micro_arena_constants.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 #include "tinyrig_model.h"  // TINYRIG_ARENA_BYTES, TinyrigOpResolver, TINYRIG_REGISTER_OPS
@@ -38,6 +42,19 @@ TfLiteStatus RegisterRunnerOps(RunnerOpResolver& resolver) {
   return TINYRIG_REGISTER_OPS(resolver);
 }
 #endif
+
+// TFLM places its allocator, its memory planner and their arena allocator at the tail of the
+// arena without checking that they fit (placement new on nullptr, found by the protocol fuzzer
+// through ARENA_LIMIT). An arena smaller than this is refused before TFLM sees it.
+template <typename T>
+constexpr size_t PlacedSize() {
+  return sizeof(T) + alignof(T) - 1;
+}
+constexpr size_t kSmallestUsableArena =
+    static_cast<size_t>(tflite::MicroArenaBufferAlignment()) - 1 +
+    PlacedSize<tflite::SingleArenaBufferAllocator>() +
+    PlacedSize<tflite::GreedyMemoryPlanner>() + PlacedSize<tflite::MicroAllocator>();
+static_assert(kArenaBytes >= kSmallestUsableArena, "TINYRIG_ARENA_BYTES cannot hold TFLM");
 
 // Caller-owned static memory: the arena, the resolver and the interpreter's storage.
 alignas(16) uint8_t g_tensor_arena[kArenaBytes];
@@ -129,6 +146,13 @@ void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8
   const tflite::Model* model = tflite::GetModel(model_data);
   if (model->version() != TFLITE_SCHEMA_VERSION) {
     status_ = Status::MODEL_INVALID;
+    return;
+  }
+  if (arena_size() < kSmallestUsableArena) {
+    std::strncpy(load_detail_, "arena smaller than TFLM's own allocator objects",
+                 sizeof(load_detail_) - 1);
+    bytes_needed_ = static_cast<uint32_t>(kSmallestUsableArena);
+    status_ = Status::ARENA_TOO_SMALL;
     return;
   }
   static bool ops_registered = false;
