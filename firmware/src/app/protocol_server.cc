@@ -5,6 +5,10 @@
 #include "protocol/crc32.h"
 #include "tensorflow/lite/c/common.h"
 
+#ifndef TINYRIG_ARENA_PROBE
+#define TINYRIG_ARENA_PROBE 0
+#endif
+
 namespace tinyrig {
 namespace {
 
@@ -532,6 +536,12 @@ void ProtocolServer::SendError(Status status, uint8_t request_type, uint16_t seq
 // answers INFO, whose model_status says whether it fit. The host bisects with it to find the
 // exact minimum arena of this very build (kernels, pointer size, alignment) on the device.
 Status ProtocolServer::HandleArenaLimit(const FrameView& request, ByteWriter& reply) {
+#if !TINYRIG_ARENA_PROBE
+  (void)request;
+  (void)reply;
+  error_detail_ = "ARENA_LIMIT is built into emulated runner firmware only";
+  return Status::UNSUPPORTED;
+#else
   ByteReader reader(request.payload, request.payload_size);
   uint32_t arena_bytes = 0;
   if (!reader.ReadU32(&arena_bytes) || request.payload_size != 4) return Status::BAD_PAYLOAD;
@@ -541,6 +551,7 @@ Status ProtocolServer::HandleArenaLimit(const FrameView& request, ByteWriter& re
   runner_.Load(data, size, runner_.model_id(), arena_bytes);  // same bytes: CRC unchanged
   WriteInfo(reply);
   return Status::OK;
+#endif
 }
 
 }  // namespace tinyrig
