@@ -1,13 +1,12 @@
 """Run the real firmware (native executable or QEMU image) and talk to it over its pty.
 
-Uses the host codec (tinyrig.protocol) for framing; no tinyrig.device code, so these tests
-exercise only the firmware.
+Uses the host codec (tinyrig.protocol) for framing and tinyrig's emulator launchers to start
+the boards, but not the device client: these tests exercise the firmware's own behaviour.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import select
 import shutil
 import subprocess
@@ -16,11 +15,9 @@ import time
 import tty
 from pathlib import Path
 
+from tinyrig.device.emulators import launch_native, launch_qemu
 from tinyrig.protocol.frame import Frame, FrameDecoder, encode_frame
 from tinyrig.protocol.messages import MessageType
-
-QEMU_PTY = re.compile(rb"char device redirected to (/dev/pts/\d+)")
-NATIVE_PTY = re.compile(rb"^tinyrig-uart: (/dev/pts/\d+)$")
 
 
 class DeviceLink:
@@ -83,30 +80,10 @@ class DeviceLink:
                 self.process.wait()
 
 
-def _read_line_matching(stream: int, pattern: re.Pattern[bytes], timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    buffer = b""
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            continue
-        chunk = os.read(stream, 4096)
-        if not chunk:
-            break
-        buffer += chunk
-        for line in buffer.splitlines():
-            found = pattern.search(line.strip())
-            if found:
-                return found.group(1).decode()
-    raise TimeoutError(f"no {pattern.pattern!r} in output: {buffer[-500:]!r}")
-
-
 def start_native(elf: Path) -> DeviceLink:
     started = time.monotonic()
-    process = subprocess.Popen([str(elf)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert process.stdout is not None
-    path = _read_line_matching(process.stdout.fileno(), NATIVE_PTY, 10.0)
-    return DeviceLink(process, path, started)
+    board = launch_native(elf)
+    return DeviceLink(board.process, board.uart, started)
 
 
 def qemu_missing() -> str | None:
@@ -115,10 +92,5 @@ def qemu_missing() -> str | None:
 
 def start_qemu(elf: Path, machine: str = "mps2-an386") -> DeviceLink:
     started = time.monotonic()
-    process = subprocess.Popen(
-        ["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none",
-         "-kernel", str(elf), "-serial", "pty"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    assert process.stdout is not None
-    path = _read_line_matching(process.stdout.fileno(), QEMU_PTY, 10.0)
-    return DeviceLink(process, path, started)
+    board = launch_qemu(elf, machine=machine)
+    return DeviceLink(board.process, board.uart, started)
