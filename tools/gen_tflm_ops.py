@@ -107,6 +107,12 @@ def read_tree(root: Path) -> TreeTables:
     )
 
 
+def _enum_class(name: str, members: list[tuple[str, int]]) -> list[str]:
+    """Source lines of an IntEnum mirroring the schema enum ``tflite::<name>``."""
+    lines = ["", "", f"class {name}(IntEnum):", f'    """``tflite::{name}`` of the schema."""', ""]
+    return lines + [f"    {member} = {value}" for member, value in members]
+
+
 def render(root: Path, commit: str) -> str:
     t = read_tree(root)
     out = [
@@ -126,21 +132,9 @@ def render(root: Path, commit: str) -> str:
         f'TFLM_COMMIT: Final = "{commit}"',
         f'SCHEMA_SHA256: Final = "{t.schema_sha256}"',
         f'RESOLVER_SHA256: Final = "{t.resolver_sha256}"',
-        "",
-        "",
-        "class TensorType(IntEnum):",
-        '    """``tflite::TensorType`` of the schema."""',
-        "",
     ]
-    out += [f"    {name} = {value}" for name, value in t.tensor_types]
-    out += [
-        "",
-        "",
-        "class BuiltinOperator(IntEnum):",
-        '    """``tflite::BuiltinOperator`` of the schema."""',
-        "",
-    ]
-    out += [f"    {name} = {value}" for name, value in t.builtin_ops]
+    out += _enum_class("TensorType", t.tensor_types)
+    out += _enum_class("BuiltinOperator", t.builtin_ops)
     out += [
         "",
         "",
