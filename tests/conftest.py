@@ -64,3 +64,25 @@ def build_image(cache: dict[str, object], target: str, model: Path) -> object:
             pytest.skip(reason)
         cache[target] = hello_world_image(target).image
     return cache[target]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fail a whole-suite run when a test file under tests/ was not collected.
+
+    pytest silently skips folders it is told to ignore (``norecursedirs`` holds ``build`` by
+    default): a renamed folder or a new ignore rule must not drop tests without anyone noticing.
+    Runs only when pytest collects the configured testpaths (no path or -k/-m narrowing).
+    """
+    config = session.config
+    if config.args != [str(REPO / "tests")] and config.args != ["tests"]:
+        return
+    if config.getoption("keyword") or config.getoption("markexpr"):
+        return
+    expected = {p.resolve() for p in (REPO / "tests").rglob("test_*.py")
+                if "data" not in p.relative_to(REPO / "tests").parts}
+    collected = {Path(str(item.path)).resolve() for item in session.items}
+    missing = sorted(str(p.relative_to(REPO)) for p in expected - collected)
+    if missing:
+        raise pytest.UsageError(
+            "test files under tests/ that pytest did not collect (renamed folder, "
+            "norecursedirs, or an import error?): " + ", ".join(missing))

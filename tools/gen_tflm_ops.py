@@ -155,7 +155,7 @@ def render(root: Path, commit: str) -> str:
 
 def _default_tree() -> tuple[Path, str]:
     sys.path.insert(0, str(REPO / "host"))
-    from tinyrig.build.tflm import tflm_tree
+    from tinyrig.builder.tflm import tflm_tree
 
     tree = tflm_tree()
     return tree.root, tree.commit

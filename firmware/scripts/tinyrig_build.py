@@ -1,9 +1,9 @@
 """PlatformIO pre-script: the TFLM library and the exported model, from outside the repo.
 
-Inputs (environment variables, set by ``tinyrig.build.firmware.build_firmware``):
+Inputs (environment variables, set by ``tinyrig.builder.firmware.build_firmware``):
 
 - ``TINYRIG_TFLM_DIR``: a TFLM tree made by ``create_tflm_tree.py`` (reference or CMSIS-NN);
-  ``tinyrig.build.tflm.tflm_tree()`` resolves it. Never copied into the repo.
+  ``tinyrig.builder.tflm.tflm_tree()`` resolves it. Never copied into the repo.
 - ``TINYRIG_MODEL_DIR``: the output of ``tinyrig.model.export.export_model`` (``tinyrig_model.h``
   and friends).
 
@@ -82,7 +82,7 @@ def _required_dir(variable):
     value = os.environ.get(variable, "")
     if not value or not os.path.isdir(value):
         sys_exit("tinyrig: set %s to a directory (got %r); build through "
-                 "`tinyrig build` or tinyrig.build.firmware.build_firmware()" % (variable, value))
+                 "`tinyrig build` or tinyrig.builder.firmware.build_firmware()" % (variable, value))
     return os.path.realpath(value)
 
 

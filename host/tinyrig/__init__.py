@@ -6,7 +6,7 @@ Layers, each a subpackage, each depending only on the ones before it:
 - ``tinyrig.protocol``  sans-IO wire codec (no I/O inside)
 - ``tinyrig.transport`` byte streams behind one ``Transport`` protocol (serial, pty, TCP)
 - ``tinyrig.device``    ``Device`` backends: sim, native, qemu, serial boards
-- ``tinyrig.build``     TFLM sources, PlatformIO provisioning and firmware builds
+- ``tinyrig.builder``     TFLM sources, PlatformIO provisioning and firmware builds
 - ``tinyrig.cli``       the thin typer front end
 """
 

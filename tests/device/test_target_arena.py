@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import HELLO_WORLD, missing_tool_reason
-from tinyrig.build.firmware import build_firmware
+from tinyrig.builder.firmware import build_firmware
 from tinyrig.device.emulators import launch_qemu
 from tinyrig.device.remote import RemoteDevice
 from tinyrig.device.target_arena import measure_target_arena

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tinyrig.build.errors import ToolchainMissingError
-from tinyrig.build.firmware import FirmwareImage, build_firmware
+from tinyrig.builder.errors import ToolchainMissingError
+from tinyrig.builder.firmware import FirmwareImage, build_firmware
 
 REPO = Path(__file__).resolve().parents[2]
 HELLO_WORLD = REPO.parent / "shared" / "models" / "hello_world_int8.tflite"

@@ -118,8 +118,8 @@ def test_unsupported_ops_are_listed(tmp_path: Path,
 
 @pytest.fixture(scope="module")
 def include_flags() -> list[str]:
-    from tinyrig.build.errors import SourceUnavailableError
-    from tinyrig.build.tflm import tflm_tree
+    from tinyrig.builder.errors import SourceUnavailableError
+    from tinyrig.builder.tflm import tflm_tree
 
     try:
         tree = tflm_tree()

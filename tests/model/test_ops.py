@@ -28,8 +28,8 @@ def _generator() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def tree_root() -> Path:
-    from tinyrig.build.errors import SourceUnavailableError
-    from tinyrig.build.tflm import tflm_tree
+    from tinyrig.builder.errors import SourceUnavailableError
+    from tinyrig.builder.tflm import tflm_tree
 
     try:
         return tflm_tree().root

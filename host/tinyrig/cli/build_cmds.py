@@ -35,7 +35,7 @@ def build(
     json: JsonOption = False,
 ) -> None:
     """Build TFLM firmware with PlatformIO for a model (cached); report the image and sizes."""
-    from tinyrig.build.firmware import build_firmware
+    from tinyrig.builder.firmware import build_firmware
     from tinyrig.model.arena import measure_arena
     from tinyrig.model.flatbuffer import load_model
 

@@ -64,7 +64,7 @@ def _arena_for(model: Path, arena_bytes: int | None) -> int:
 def _boot(url: str, target: str, model: Path, arena_bytes: int,
           progress: Progress | None, connect_timeout: float) -> RemoteDevice:
     """Build (cached) firmware for ``target`` with ``model`` built in, boot it, connect."""
-    from tinyrig.build.firmware import build_firmware
+    from tinyrig.builder.firmware import build_firmware
 
     build_kwargs: dict[str, Any] = {"arena_bytes": arena_bytes}
     if progress is not None:

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Final
 
-from tinyrig.build.errors import ToolchainMissingError
+from tinyrig.builder.errors import ToolchainMissingError
 from tinyrig.paths import project_dir
 
 # PlatformIO 6.2 asks for tool-scons "~4.41101.0" (SCons 4.11.1 in its own numbering).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tinyrig.build.firmware import available_targets, runner_arena_bytes
+from tinyrig.builder.firmware import available_targets, runner_arena_bytes
 
 
 def test_every_target_has_a_runner_flavour() -> None:

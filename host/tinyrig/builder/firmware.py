@@ -1,7 +1,7 @@
 """Build the tinyrig firmware for one target with one model built in.
 
 :func:`build_firmware` exports the model (``tinyrig.model.export``), runs ``pio run -e
-<target>`` with the offline core from :mod:`tinyrig.build.platformio`, and returns a
+<target>`` with the offline core from :mod:`tinyrig.builder.platformio`, and returns a
 :class:`FirmwareImage`. Images are cached: a build directory is keyed by (target, model SHA-256,
 arena bytes, hash of the firmware sources, TFLM commit) and PlatformIO is not run at all when
 its ELF is already there. TFLM objects are shared across build directories through
@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from tinyrig import TFLM_COMMIT
-from tinyrig.build.errors import BuildError, BuildFailedError, ToolchainMissingError
-from tinyrig.build.platformio import ensure_core, pio_environment, pio_executable
-from tinyrig.build.tflm import tflm_tree
+from tinyrig.builder.errors import BuildError, BuildFailedError, ToolchainMissingError
+from tinyrig.builder.platformio import ensure_core, pio_environment, pio_executable
+from tinyrig.builder.tflm import tflm_tree
 from tinyrig.paths import cache_dir, project_dir
 
 _ARM_APT: Final = (

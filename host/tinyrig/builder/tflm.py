@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinyrig import TFLM_COMMIT, TFLM_COMMIT_FULL
-from tinyrig.build.errors import SourceUnavailableError
+from tinyrig.builder.errors import SourceUnavailableError
 from tinyrig.paths import cache_dir
 
 UPSTREAM_ARCHIVE = (

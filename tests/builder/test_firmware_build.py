@@ -8,9 +8,9 @@ import time
 import pytest
 
 from tests.firmware.images import HELLO_WORLD, HELLO_WORLD_ARENA, hello_world_image
-from tinyrig.build.errors import BuildError
-from tinyrig.build.firmware import available_targets, build_firmware
-from tinyrig.build.platformio import TOOL_SCONS_VERSION, ensure_core
+from tinyrig.builder.errors import BuildError
+from tinyrig.builder.firmware import available_targets, build_firmware
+from tinyrig.builder.platformio import TOOL_SCONS_VERSION, ensure_core
 from tinyrig.paths import project_dir
 
 pytestmark = pytest.mark.slow
