@@ -27,6 +27,9 @@ def _register() -> None:
 
 
 def main() -> None:
+    from tinyrig.device.emulators import exit_on_sigterm
+
+    exit_on_sigterm()  # a SIGTERM unwinds like Ctrl-C: emulators are stopped, not orphaned
     _register()
     app()
 

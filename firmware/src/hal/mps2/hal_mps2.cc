@@ -90,6 +90,14 @@ void UartWrite(const uint8_t* data, size_t size) {
 void UartFlush() {
   while (Register(regs::kUartState) & regs::kUartStateTxFull) {
   }
+  // The CMSDK UART has no shifter-empty flag: TX-full clears when the last byte moves into the
+  // shift register, which then needs one character time (start + 8 data + stop bits, BAUDDIV
+  // clocks each) to send it. Wait that long, plus a bit, before a reset cuts it off.
+  const uint64_t character_ticks =
+      static_cast<uint64_t>(Register(regs::kUartBaudDiv)) * 11u * TickHz() / CpuHz();
+  const uint64_t start = Ticks();
+  while (Ticks() - start < character_ticks) {
+  }
 }
 
 size_t UartRead(uint8_t* buffer, size_t capacity) {
@@ -121,7 +129,9 @@ uint64_t Ticks() {
 
 uint32_t TickHz() { return regs::kSystemClockHz; }
 uint32_t CpuHz() { return regs::kSystemClockHz; }
-bool TicksAreCpuCycles() { return true; }  // SysTick on the processor clock
+// SysTick on the processor clock. Under QEMU without -icount it follows the host's clock, so
+// these are timer ticks, not cycles the core spent.
+TimeUnit TickUnit() { return TimeUnit::TICKS; }
 const char* BoardName() { return TINYRIG_BOARD_NAME; }
 
 void WaitForEvent() {
