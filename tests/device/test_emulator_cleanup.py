@@ -30,10 +30,10 @@ time.sleep(600)
 def _alive(pid: int) -> bool:
     """Running (a zombie nobody reaped yet counts as gone: it runs no more)."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except FileNotFoundError:
         return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.mark.parametrize(("how", "signum"), [("cli", signal.SIGTERM), ("library", signal.SIGKILL)])

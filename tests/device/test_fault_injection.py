@@ -159,6 +159,7 @@ def _exact_chunked_calls(client: DeviceClient, seed: int, calls: int,
             _, (got,) = client.infer([sample.tobytes()])
         except TinyrigError as exc:
             assert str(exc) and not isinstance(exc, DeviceResetError), exc
+            print(f"clear error: {type(exc).__name__}: {exc}")
             errors += 1
             continue
         assert got == want, "wrong tensor on the chunked path"
@@ -246,7 +247,9 @@ def test_chunked_path_slow_first_invokes_run_once(runner: EmulatedBoard) -> None
 
 def test_chunked_path_damaged_bytes_never_return_a_wrong_tensor(runner: EmulatedBoard) -> None:
     """Random byte damage in both directions on the chunked path: exact or a clear error."""
-    plan = FaultPlan(flip=0.0001, drop=0.0001, duplicate=0.0001, truncate=0.00005, seed=21)
+    # ~1e-4 per byte: a 1 KiB frame is damaged about one time in ten in each direction, so a
+    # call (12 such frames) usually needs retries, and three lost attempts in a row are rare.
+    plan = FaultPlan(flip=0.00003, drop=0.00003, duplicate=0.00003, truncate=0.00001, seed=21)
     transport = FaultyTransport(SerialTransport(runner.uart), plan)
     transport.enabled = False
     client = _wide_client(runner, transport)
@@ -257,5 +260,5 @@ def test_chunked_path_damaged_bytes_never_return_a_wrong_tensor(runner: Emulated
         transport.enabled = False
     transport.close()
     assert sum(plan.counts.values()) > 0, "the plan injected nothing"
-    assert exact > CHUNKED_CALLS, f"only {exact} exact calls under {plan.counts}"
+    assert exact >= CHUNKED_CALLS * 2 - 2, f"only {exact} exact calls under {plan.counts}"
     print(f"chunked: {exact} exact, {errors} clear errors, injected {plan.counts}")

@@ -305,10 +305,25 @@ class DeviceClient:
             if attempt:
                 self._retries += 1
             seq = self._send(mtype, payload, seq)
-            frame = self._await_reply(seq, mtype, time.monotonic() + timeout)
+            frame = self._await_reply(seq, mtype, time.monotonic() + timeout,
+                                      sent_bytes=len(payload))
             if frame is not None:
                 return frame.payload
         raise DeviceTimeoutError(mtype.name, timeout, attempts, url=self.transport.url)
+
+    def _merged_on_the_wire(self, frame: Frame, sent_bytes: int) -> bool:
+        """FRAME_TOO_LARGE although the request was within max_payload: the device received
+        it merged with the next frame (a delimiter was lost on the wire), so it never ran it.
+        This client never asks for a reply over max_payload either (it chunks, and uses INFER
+        only when inputs and outputs fit), so this is a lost request, to be resent with its
+        seq, not an answer (docs/protocol.md §1)."""
+        if frame.type != MessageType.ERROR or sent_bytes > self.max_payload:
+            return False
+        try:
+            error = ErrorReply.decode(frame.payload)
+        except ProtocolError:
+            return False
+        return error.code == ErrorCode.FRAME_TOO_LARGE
 
     def pipeline(self, requests: Sequence[tuple[MessageType, bytes, int]]) -> list[bytes]:
         """Send requests with up to ``window`` in flight; replies in request order.
@@ -337,6 +352,11 @@ class DeviceClient:
             oldest_seq = min(in_flight, key=lambda s: in_flight[s][1])
             index, deadline, attempts = in_flight[oldest_seq]
             frame = self._await_any(set(in_flight), requests, in_flight, deadline)
+            if frame is not None and self._merged_on_the_wire(
+                    frame, len(requests[in_flight[frame.seq][0]][1])):
+                oldest_seq = frame.seq  # never ran: resend it now
+                index, _, attempts = in_flight[oldest_seq]
+                frame = None
             if frame is None:
                 mtype, payload, _ = requests[index]
                 if attempts >= ATTEMPTS:
@@ -360,12 +380,13 @@ class DeviceClient:
             if self._handle_unsolicited(frame, "a transfer"):
                 continue
             if frame.seq in seqs:
-                mtype = requests[in_flight[frame.seq][0]][0]
-                self._check_reply(frame, mtype)
+                index = in_flight[frame.seq][0]
+                if not self._merged_on_the_wire(frame, len(requests[index][1])):
+                    self._check_reply(frame, requests[index][0])
                 return frame
 
     def _await_reply(self, seq: int, mtype: MessageType, deadline: float, *,
-                     session: bool = True) -> Frame | None:
+                     session: bool = True, sent_bytes: int = 0) -> Frame | None:
         while True:
             frame = self._next_frame(deadline)
             if frame is None:
@@ -376,6 +397,8 @@ class DeviceClient:
                 continue
             if frame.seq != seq:
                 continue  # a stale or duplicated reply to an earlier request
+            if self._merged_on_the_wire(frame, sent_bytes):
+                return None  # the request was lost on the way in: retry it
             self._check_reply(frame, mtype)
             return frame
 
