@@ -15,7 +15,6 @@ namespace {
 constexpr size_t kStatsBlobSize = 8 + 6 * 4 + 4 + 8;
 constexpr size_t kMaxLogText = 200;
 constexpr size_t kTimingSize = 8 + 8;  // INVOKE/INFER reply: ticks u64, micros u64
-constexpr uint32_t kMaxInvokeDelayMs = 60000;
 // An ERROR payload: code u16, request_type u8, arg u32, then a str8 detail.
 constexpr size_t kErrorFixedSize = 2 + 1 + 4;
 uint64_t TicksToMicros(uint64_t ticks) {
@@ -589,6 +588,7 @@ Status ProtocolServer::HandleInvokeDelay(const FrameView& request, ByteWriter& r
   ByteReader reader(request.payload, request.payload_size);
   uint32_t ms = 0;
   if (!reader.ReadU32(&ms) || reader.remaining() != 0) return Status::BAD_PAYLOAD;
+  constexpr uint32_t kMaxInvokeDelayMs = 60000;
   if (ms > kMaxInvokeDelayMs) {
     error_arg_ = kMaxInvokeDelayMs;
     return Status::OUT_OF_RANGE;
