@@ -89,7 +89,6 @@ class PyocdMethod:
     name = "pyocd"
 
     def run(self, job: FlashJob, progress: Progress) -> WriteResult:
-        target = builtin_target(job.board.pyocd_target)
         from pyocd.core.exceptions import Error as PyocdError
         from pyocd.core.helpers import ConnectHelper
         from pyocd.flash.file_programmer import FileProgrammer
@@ -105,6 +104,7 @@ class PyocdMethod:
             wanted = f"probe {job.probe}" if job.probe else "debug probe"
             raise ProbeNotFoundError(f"pyOCD found no {wanted}", method=self.name,
                                      found=probes, hint=hint)
+        target = builtin_target(job.board.pyocd_target)
         options = {"target_override": target, "frequency": 4_000_000, "connect_mode": "halt"}
         try:
             session = ConnectHelper.session_with_chosen_probe(
