@@ -138,3 +138,20 @@ def test_a_wedged_device_does_not_hang_the_drain() -> None:
     transport = SerialTransport("/dev/ttyACM9", port=_WedgedPort(), stall_timeout=0.2)
     with pytest.raises(LinkStalledError, match="64 byte"):
         transport.write(b"frame")
+
+
+def test_a_permission_problem_names_the_group_that_owns_the_port(tmp_path: Path) -> None:
+    import errno
+    import grp
+
+    from tinyrig.transport import PortPermissionError
+    from tinyrig.transport.serial_port import _classify
+
+    node = tmp_path / "ttyACM0"
+    node.write_bytes(b"")
+    group = grp.getgrgid(node.stat().st_gid).gr_name
+    error = _classify(str(node), PermissionError(errno.EACCES, "Permission denied"))
+    assert isinstance(error, PortPermissionError)
+    assert error.group == group
+    assert error.hint is not None and f"usermod -aG {group} $USER" in error.hint
+    assert "uucp" in error.hint

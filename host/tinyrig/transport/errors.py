@@ -31,10 +31,13 @@ class PortNotFoundError(TransportError):
 class PortPermissionError(TransportError):
     """The user may not open the port."""
 
-    def __init__(self, port: str) -> None:
+    def __init__(self, port: str, group: str | None = None) -> None:
+        group = group or "dialout"
         super().__init__(f"permission denied opening {port}", port=port,
-                         hint="add your user to the 'dialout' group (sudo usermod -aG dialout "
-                              "$USER), then log in again")
+                         hint=f"add your user to the '{group}' group that owns it (sudo "
+                              f"usermod -aG {group} $USER; on Arch and Fedora it is 'uucp'), "
+                              "then log in again")
+        self.group = group
 
 
 class PortBusyError(TransportError):

@@ -151,6 +151,16 @@ class SerialTransport:
             self._lock = None
 
 
+def _owning_group(path: str) -> str | None:
+    """The group a device node belongs to (dialout on Debian, uucp on Arch), if readable."""
+    import grp
+
+    try:
+        return grp.getgrgid(Path(path).stat().st_gid).gr_name
+    except (OSError, KeyError):
+        return None
+
+
 def _classify(url: str, exc: BaseException) -> TransportError:
     """Map pyserial's one exception type onto errors a user can act on."""
     cause: BaseException = exc
@@ -159,7 +169,7 @@ def _classify(url: str, exc: BaseException) -> TransportError:
     code = getattr(cause, "errno", None) or getattr(exc, "errno", None)
     text = str(exc)
     if code == errno.EACCES or "Permission denied" in text:
-        return PortPermissionError(url)
+        return PortPermissionError(url, _owning_group(url))
     if code == errno.EBUSY or "Resource busy" in text or "exclusively lock" in text:
         found = holders(url) if not _is_url(url) else []
         return busy_error(url, ", ".join(found) or None)
