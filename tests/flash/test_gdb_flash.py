@@ -122,3 +122,30 @@ def test_no_gdb_server_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"no GDB server answers at 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_emulated_target_flash_boots_the_image_and_checks_the_model() -> None:
+    if missing_tool_reason("qemu-m4"):
+        pytest.skip(str(missing_tool_reason("qemu-m4")))
+    hello_world_image("qemu-m4")
+    result = tinyrig("flash", "--target", "qemu-m4", "--model", str(HELLO_WORLD),
+                     "--arena", str(HELLO_WORLD_ARENA), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["method"] == "emulated"
+    assert report["info"]["model_id"] == report["model_id"]
+
+
+def test_pyocd_with_no_probe_says_so_and_lists_none() -> None:
+    pytest.importorskip("pyocd")
+    if missing_tool_reason("qemu-m4"):
+        pytest.skip(str(missing_tool_reason("qemu-m4")))
+    from tinyrig.flash.pyocd_method import list_probes
+
+    if list_probes():
+        pytest.skip("a debug probe is attached")
+    elf = hello_world_image("qemu-m4").image.elf
+    result = tinyrig("flash", "--target", "qemu-m4", "--image", str(elf), "--via", "pyocd")
+    assert result.returncode == 1
+    assert "error: pyOCD found no debug probe (found: none)" in result.stderr
+    assert "Traceback" not in result.stderr

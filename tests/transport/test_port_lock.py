@@ -67,7 +67,7 @@ def test_device_nodes_share_one_lock_across_names(tmp_path: Path) -> None:
     master, slave = pty.openpty()
     name = os.ttyname(slave)
     link = f"{tmp_path}/board"
-    os.symlink(name, link)
+    Path(link).symlink_to(name)
     try:
         assert canonical_url(link) == name
         assert lock_path(link) == lock_path(name)
