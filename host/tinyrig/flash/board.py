@@ -4,12 +4,15 @@ Each option is a ``custom_tinyrig_<key>`` line of the environment (or a section 
 
 | option | meaning |
 |---|---|
-| ``custom_tinyrig_flash`` | default method: ``emulated``, ``gdb``, ``pyocd``, ``uf2``, ... |
+| ``custom_tinyrig_flash_method`` | default method: ``gdb``, ``pyocd``, ``stlink``, ... (1) |
+| ``custom_tinyrig_emulator`` | ``native`` or ``qemu:<machine>`` for an emulated board |
 | ``custom_tinyrig_pyocd_target`` | pyOCD built-in target name (e.g. ``stm32f446re``) |
 | ``custom_tinyrig_openocd`` | OpenOCD ``-f`` config files, space separated |
 | ``custom_tinyrig_uf2_family`` | UF2 family id (number or a name of ``uf2.FAMILIES``) |
 | ``custom_tinyrig_usb_ids`` | ``VID:PID`` pairs of the board's USB serial port, space separated |
 | ``custom_tinyrig_gdb_reset`` | the GDB ``monitor`` command of a hard reset (default ``reset``) |
+
+(1) ``qemu``, ``host`` and ``emulated`` mean the image runs in an emulator: "flashing" boots it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from tinyrig.flash.errors import FlashError
 from tinyrig.paths import project_dir
 
 _MAX_DEPTH = 8
+# Method names of the board entries that mean "an emulator runs the image".
+_EMULATED = ("emulated", "qemu", "host")
 
 
 @dataclass(frozen=True)
@@ -86,11 +91,16 @@ def board_entries(project: Path | None = None) -> dict[str, BoardEntry]:
             return _option(parser, section, f"custom_tinyrig_{key}")
 
         base = target.removesuffix("-runner")
-        emulator = ("native" if base == "native" else
-                    next((m for m, env in QEMU_MACHINES.items() if env == base), None))
+        declared = get("emulator")
+        if declared is not None:
+            emulator: str | None = declared.removeprefix("qemu:")
+        else:
+            emulator = ("native" if base == "native" else
+                        next((m for m, env in QEMU_MACHINES.items() if env == base), None))
+        method = get("flash_method") or ("emulated" if emulator else "gdb")
         entries[target] = BoardEntry(
             target=target,
-            flash=get("flash") or ("emulated" if emulator else "gdb"),
+            flash="emulated" if method in _EMULATED else method,
             emulator=emulator,
             pyocd_target=get("pyocd_target"),
             openocd=tuple((get("openocd") or "").split()),
