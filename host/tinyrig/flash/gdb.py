@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from tinyrig.flash.base import FlashJob, Progress, WriteResult
 from tinyrig.flash.errors import (
+    FlashError,
     FlashToolMissingError,
     FlashWriteError,
     ProbeNotFoundError,
@@ -112,10 +113,10 @@ class GdbMethod:
 
     def run(self, job: FlashJob, progress: Progress) -> WriteResult:
         if job.address is None:
-            raise ProbeNotFoundError("no GDB server given", method=self.name, found=[],
-                                     hint="--via gdb://HOST:PORT (OpenOCD :3333, pyOCD :3333, "
-                                          "J-Link :2331, QEMU -gdb tcp::PORT) or --port "
-                                          "/dev/ttyBmpGdb for a Black Magic Probe")
+            raise FlashError("no GDB server given", method=self.name,
+                             hint="--via gdb://HOST:PORT (OpenOCD :3333, pyOCD :3333, J-Link "
+                                  ":2331, QEMU -gdb tcp::PORT), or --via gdb:/dev/ttyBmpGdb "
+                                  "for a Black Magic Probe")
         remote, serial = parse_remote(job.address)
         gdb = find_gdb()
         with tempfile.TemporaryDirectory(prefix="tinyrig-gdb-") as dump_dir:
