@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -32,6 +33,7 @@ GDB_PROGRAMS: Final = ("gdb-multiarch", "arm-none-eabi-gdb", "gdb")
 _AGENT: Final = Path(__file__).with_name("gdb_agent.py")
 _PREFIX: Final = "TINYRIG-GDB "
 _TIMEOUT: Final = 300.0
+_LOADING: Final = re.compile(r"Loading section (\S+), size (0x[0-9a-fA-F]+)")
 _CONNECT_FAILURES: Final = ("Connection refused", "Connection timed out", "No such file",
                             "No route to host", "could not connect", "Remote connection closed",
                             "No usable targets", "not responding", "Could not open")
@@ -201,7 +203,13 @@ def _run_agent(gdb: str, spec: dict[str, Any], progress: Progress, total: int
         for raw in process.stdout:
             line = raw.rstrip("\n")
             tail.append(line)
-            if line.startswith(_PREFIX):
+            loading = _LOADING.match(line)
+            if loading is not None and total:
+                # gdb names a section before writing it: count the ones before as written.
+                progress(completed=written, total=total,
+                         description=f"writing {loading[1]}")
+                written = min(total, written + int(loading[2], 16))
+            elif line.startswith(_PREFIX):
                 event = json.loads(line[len(_PREFIX):])
                 events.append(event)
                 if event["event"] == "connected":

@@ -51,8 +51,8 @@ def main() -> None:
         emit("connected")
         if job["write"]:
             step = "load"
-            out = run("load")
-            emit("loaded", output=out)
+            gdb.execute("load")  # prints "Loading section NAME, size 0x.. lma 0x.." as it goes
+            emit("loaded")
         if job["verify"]:
             step = "verify"
             sections = []
