@@ -95,6 +95,13 @@ def test_flash_over_gdb_then_info_shows_the_model(empty_board: EmptyBoard) -> No
     assert info.returncode == 0, info.stderr
     assert json.loads(info.stdout)["model_id"] == model_id
 
+    # A board that answers with another model than the one flashed is an error, not a pass.
+    from tinyrig.flash import BoardCheckError, board_entry
+    from tinyrig.flash.api import _check_board
+
+    with pytest.raises(BoardCheckError, match=f"reports model {model_id} after flashing"):
+        _check_board(empty_board.uart, board_entry("qemu-m4"), "00" * 8, 115200, 10.0)
+
     # A byte patched through the gdbstub: verification names where the memory differs.
     image = load_image(elf)
     address = image.segments[0].address + 0x200
