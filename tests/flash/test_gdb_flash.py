@@ -39,22 +39,31 @@ def free_port() -> int:
 
 @dataclass
 class EmptyBoard:
+    target: str
     process: subprocess.Popen[bytes]
     gdb_port: int
     uart: str
 
 
-@pytest.fixture
-def empty_board() -> Iterator[EmptyBoard]:
-    """qemu-system-arm mps2-an386 with nothing loaded, halted, gdbstub and UART on TCP."""
-    reason = missing_tool_reason("qemu-m4") or (
+# target -> (QEMU machine, the -serial options before the protocol UART's). The STM32F405
+# board (netduinoplus2, USART2 = QEMU's second serial) joins with ("netduinoplus2", ["-serial",
+# "null"]) once its target and images exist; flashing it this way was tried by hand.
+EMPTY_BOARDS = {"qemu-m4": ("mps2-an386", [])}
+
+
+@pytest.fixture(params=sorted(EMPTY_BOARDS))
+def empty_board(request: pytest.FixtureRequest) -> Iterator[EmptyBoard]:
+    """An emulated board with nothing loaded, halted, its gdbstub and UART on TCP."""
+    target = str(request.param)
+    machine, serial_before = EMPTY_BOARDS[target]
+    reason = missing_tool_reason(target) or (
         None if shutil.which("gdb-multiarch") else "gdb-multiarch not installed")
     if reason:
         pytest.skip(reason)
     gdb_port, uart_port = free_port(), free_port()
     process = subprocess.Popen(
-        ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-S",
-         "-gdb", f"tcp:127.0.0.1:{gdb_port}",
+        ["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none", "-S",
+         "-gdb", f"tcp:127.0.0.1:{gdb_port}", *serial_before,
          "-serial", f"tcp:127.0.0.1:{uart_port},server=on,wait=off"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
@@ -68,16 +77,17 @@ def empty_board() -> Iterator[EmptyBoard]:
                 pytest.fail("QEMU's gdbstub did not come up")
             time.sleep(0.05)
     try:
-        yield EmptyBoard(process, gdb_port, f"socket://127.0.0.1:{uart_port}")
+        yield EmptyBoard(target, process, gdb_port, f"socket://127.0.0.1:{uart_port}")
     finally:
         process.kill()
         process.wait()
 
 
 def test_flash_over_gdb_then_info_shows_the_model(empty_board: EmptyBoard) -> None:
-    elf = hello_world_image("qemu-m4").image.elf  # what --model builds: the shared image
+    target = empty_board.target
+    elf = hello_world_image(target).image.elf  # what --model builds: the shared image
     via = f"gdb://127.0.0.1:{empty_board.gdb_port}"
-    result = tinyrig("flash", "--target", "qemu-m4", "--model", str(HELLO_WORLD),
+    result = tinyrig("flash", "--target", target, "--model", str(HELLO_WORLD),
                      "--arena", str(HELLO_WORLD_ARENA), "--via", via,
                      "--port", empty_board.uart, "--json")
     assert result.returncode == 0, result.stderr
@@ -100,7 +110,7 @@ def test_flash_over_gdb_then_info_shows_the_model(empty_board: EmptyBoard) -> No
     from tinyrig.flash.api import _check_board
 
     with pytest.raises(BoardCheckError, match=f"reports model {model_id} after flashing"):
-        _check_board(empty_board.uart, board_entry("qemu-m4"), "00" * 8, 115200, 10.0)
+        _check_board(empty_board.uart, board_entry(target), "00" * 8, 115200, 10.0)
 
     # A byte patched through the gdbstub: verification names where the memory differs.
     image = load_image(elf)
@@ -111,7 +121,7 @@ def test_flash_over_gdb_then_info_shows_the_model(empty_board: EmptyBoard) -> No
          "-ex", f"set *(unsigned char *){address:#x} = {original ^ 0xFF}", "-ex", "detach"],
         capture_output=True, text=True, timeout=60, check=False)
     assert patch.returncode == 0, patch.stdout + patch.stderr
-    check = tinyrig("flash", "--target", "qemu-m4", "--image", str(elf), "--via", via,
+    check = tinyrig("flash", "--target", target, "--image", str(elf), "--via", via,
                     "--verify-only")
     assert check.returncode == 1, check.stdout + check.stderr
     assert "verification failed" in check.stderr
