@@ -155,3 +155,14 @@ def test_a_permission_problem_names_the_group_that_owns_the_port(tmp_path: Path)
     assert error.group == group
     assert error.hint is not None and f"usermod -aG {group} $USER" in error.hint
     assert "uucp" in error.hint
+
+
+def test_loopback_ports_are_private_and_not_locked() -> None:
+    first, second = SerialTransport("loop://"), SerialTransport("loop://")
+    try:
+        first.write(b"ping")
+        assert first.read(4, timeout=1.0) == b"ping"
+        assert second.read(4, timeout=0.05) == b""
+    finally:
+        first.close()
+        second.close()

@@ -53,11 +53,14 @@ class SerialTransport:
             self._port = port
             return
         # One process per port (see tinyrig.transport.lock), then the OS-level exclusive open.
-        self._lock = PortLock(url).acquire()
+        # pyserial's loop:// is private to its object: nothing to share, nothing to lock.
+        if not url.startswith("loop://"):
+            self._lock = PortLock(url).acquire()
         try:
             self._port = self._open(url, baudrate, stall_timeout)
         except BaseException:
-            self._lock.release()
+            if self._lock is not None:
+                self._lock.release()
             raise
 
     @staticmethod
