@@ -13,6 +13,7 @@ class DevicesReport:
     ports: list[PortInfo]
     probes: list[str] | None  # None when pyOCD is not installed
     probes_note: str
+    usb_probes: list[str]  # known debug probes on the USB bus (sysfs), openable or not
 
 
 def list_devices() -> DevicesReport:
@@ -32,4 +33,7 @@ def list_devices() -> DevicesReport:
         note = "listed by pyOCD"
     except TinyrigError as exc:  # pyOCD is not installed
         probes, note = None, f"{exc.message} ({exc.hint})"
-    return DevicesReport(ports=ports, probes=probes, probes_note=note)
+    from tinyrig.flash.pyocd_method import usb_probes_present
+
+    return DevicesReport(ports=ports, probes=probes, probes_note=note,
+                         usb_probes=usb_probes_present())

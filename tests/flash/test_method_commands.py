@@ -96,3 +96,17 @@ def test_pyocd_without_a_probe_lists_what_it_found() -> None:
         PyocdMethod().run(job(), lambda **_: None)
     assert caught.value.found == []
     assert "pyOCD found no debug probe (found: none)" in str(caught.value)
+
+
+def test_probes_on_the_usb_bus_are_seen_without_opening_them(tmp_path: Path) -> None:
+    from tinyrig.flash.pyocd_method import usb_probes_present
+
+    for name, vid, pid in [("1-1", "0483", "374b"), ("1-2", "046d", "c077"),
+                           ("1-3", "1366", "1015")]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "idVendor").write_text(vid + "\n")
+        (tmp_path / name / "idProduct").write_text(pid + "\n")
+    (tmp_path / "usb1").mkdir()  # a root hub without ids
+    assert usb_probes_present(tmp_path) == [
+        "ST-Link V2-1 (Nucleo/Discovery) (0483:374b) at 1-1",
+        "SEGGER J-Link (1366:1015) at 1-3"]

@@ -92,6 +92,9 @@ def _render_devices(report: DevicesReport) -> None:
         console.print(f"[dim]debug probes: {report.probes_note}[/]")
     else:
         console.print("debug probes (pyOCD): " + (", ".join(report.probes) or "none"))
+    if report.usb_probes and not report.probes:
+        console.print("[yellow]on the USB bus but not opened:[/] " + ", ".join(report.usb_probes)
+                      + " (udev rules or permissions?)")
 
 
 @app.command()
