@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -179,17 +180,16 @@ def test_chunked_path_lost_replies_are_retried_exactly(runner: EmulatedBoard) ->
             return "lose"
         return "pass"
 
-    transport = FrameFaults(SerialTransport(runner.uart), lose)
-    transport.enabled = False
-    client = _wide_client(runner, transport)
-    replays_before = client.stats().replays
-    transport.enabled = True
-    try:
-        exact, errors = _exact_chunked_calls(client, 11, CHUNKED_CALLS)
-    finally:
+    with closing(FrameFaults(SerialTransport(runner.uart), lose)) as transport:
         transport.enabled = False
-    stats = client.stats()
-    transport.close()
+        client = _wide_client(runner, transport)
+        replays_before = client.stats().replays
+        transport.enabled = True
+        try:
+            exact, errors = _exact_chunked_calls(client, 11, CHUNKED_CALLS)
+        finally:
+            transport.enabled = False
+        stats = client.stats()
     assert transport.counts.lost >= CHUNKED_CALLS
     assert (exact, errors) == (CHUNKED_CALLS, 0), "a lost reply costs a retry, not the call"
     # Each lost INVOKE reply was answered again from the cache, not by a second invoke.
@@ -207,16 +207,15 @@ def test_chunked_path_delayed_replies_are_exact(runner: EmulatedBoard) -> None:
             return "delay"
         return "pass"
 
-    transport = FrameFaults(SerialTransport(runner.uart), delay, delay=3.0)
-    transport.enabled = False
-    client = _wide_client(runner, transport)
-    client.infer([bytes(client.info.inputs[0].nbytes)])  # a measured invoke: short budgets
-    transport.enabled = True
-    try:
-        exact, errors = _exact_chunked_calls(client, 12, 4)
-    finally:
+    with closing(FrameFaults(SerialTransport(runner.uart), delay, delay=3.0)) as transport:
         transport.enabled = False
-    transport.close()
+        client = _wide_client(runner, transport)
+        client.infer([bytes(client.info.inputs[0].nbytes)])  # a measured invoke: short budgets
+        transport.enabled = True
+        try:
+            exact, errors = _exact_chunked_calls(client, 12, 4)
+        finally:
+            transport.enabled = False
     assert transport.counts.delayed >= 4
     assert (exact, errors) == (4, 0)
     assert client.counters().retries >= 4
@@ -225,20 +224,19 @@ def test_chunked_path_delayed_replies_are_exact(runner: EmulatedBoard) -> None:
 def test_chunked_path_slow_first_invokes_run_once(runner: EmulatedBoard) -> None:
     """A first invoke slower than the client's first budget (2 s) is retried while the device
     still computes; the retry is answered from the cache: exact, and invoked once per call."""
-    transport = SerialTransport(runner.uart)
-    client = _wide_client(runner, transport)
-    if Feature.TEST_HOOKS not in client.info.features:
-        pytest.skip("firmware without test hooks (INVOKE_DELAY)")
-    invokes_before = client.stats().invokes
     calls = 2
-    try:
-        # set_invoke_delay forgets the measured invoke time: every call is a "first" invoke.
-        exact, errors = _exact_chunked_calls(client, 13, calls,
-                                             before_each=lambda: client.set_invoke_delay(2600))
-    finally:
-        client.set_invoke_delay(0)
-    stats = client.stats()
-    transport.close()
+    with closing(SerialTransport(runner.uart)) as transport:
+        client = _wide_client(runner, transport)
+        if Feature.TEST_HOOKS not in client.info.features:
+            pytest.skip("firmware without test hooks (INVOKE_DELAY)")
+        invokes_before = client.stats().invokes
+        try:
+            # set_invoke_delay forgets the measured invoke time: every call is a "first" one.
+            exact, errors = _exact_chunked_calls(
+                client, 13, calls, before_each=lambda: client.set_invoke_delay(2600))
+        finally:
+            client.set_invoke_delay(0)
+        stats = client.stats()
     assert (exact, errors) == (calls, 0)
     assert client.counters().retries >= calls, "the slow invokes should have been retried"
     assert stats.invokes - invokes_before == calls, "a retried INVOKE ran twice"
@@ -250,15 +248,14 @@ def test_chunked_path_damaged_bytes_never_return_a_wrong_tensor(runner: Emulated
     # ~1e-4 per byte: a 1 KiB frame is damaged about one time in ten in each direction, so a
     # call (12 such frames) usually needs retries, and three lost attempts in a row are rare.
     plan = FaultPlan(flip=0.00003, drop=0.00003, duplicate=0.00003, truncate=0.00001, seed=21)
-    transport = FaultyTransport(SerialTransport(runner.uart), plan)
-    transport.enabled = False
-    client = _wide_client(runner, transport)
-    transport.enabled = True
-    try:
-        exact, errors = _exact_chunked_calls(client, 14, CHUNKED_CALLS * 2)
-    finally:
+    with closing(FaultyTransport(SerialTransport(runner.uart), plan)) as transport:
         transport.enabled = False
-    transport.close()
+        client = _wide_client(runner, transport)
+        transport.enabled = True
+        try:
+            exact, errors = _exact_chunked_calls(client, 14, CHUNKED_CALLS * 2)
+        finally:
+            transport.enabled = False
     assert sum(plan.counts.values()) > 0, "the plan injected nothing"
     assert exact >= CHUNKED_CALLS * 2 - 2, f"only {exact} exact calls under {plan.counts}"
     print(f"chunked: {exact} exact, {errors} clear errors, injected {plan.counts}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -74,22 +75,21 @@ def _upload(client: DeviceClient, model: Path) -> None:
 def test_duplicated_requests_run_once(board: EmulatedBoard) -> None:
     """Every frame arrives twice: the copy is answered from the reply cache (STATS.replays),
     an INVOKE runs once, and the chunked result is still exact (finding 3)."""
-    transport = DuplicatingTransport(SerialTransport(board.uart))
-    client = DeviceClient(transport)
-    client.connect(timeout=15)
-    _upload(client, WIDE)
-    sample = np.random.default_rng(3).integers(-128, 128, (1, 72, 72, 1), dtype=np.int8)
-    want = SimDevice(WIDE).infer([sample]).outputs[0].tobytes()
-    before = client.stats()
-    transport.duplicate = True
-    try:
-        client.set_input(0, sample.tobytes())
-        client.invoke()
-        got = client.get_output(0, len(want))
-    finally:
-        transport.duplicate = False
-    after = client.stats()
-    transport.close()
+    with closing(DuplicatingTransport(SerialTransport(board.uart))) as transport:
+        client = DeviceClient(transport)
+        client.connect(timeout=15)
+        _upload(client, WIDE)
+        sample = np.random.default_rng(3).integers(-128, 128, (1, 72, 72, 1), dtype=np.int8)
+        want = SimDevice(WIDE).infer([sample]).outputs[0].tobytes()
+        before = client.stats()
+        transport.duplicate = True
+        try:
+            client.set_input(0, sample.tobytes())
+            client.invoke()
+            got = client.get_output(0, len(want))
+        finally:
+            transport.duplicate = False
+        after = client.stats()
     assert got == want
     assert after.invokes - before.invokes == 1, "a duplicated INVOKE ran twice"
     # Every duplicated request (SET_INPUT chunks, INVOKE, GET_OUTPUT chunks, the STATS after)
@@ -105,39 +105,37 @@ def test_commit_retried_after_a_lost_reply_gets_the_commit_result(board: Emulate
     def lose_first_commit_reply(frame: Frame, seen: int) -> str:
         return "lose" if frame.type == commit_reply and seen == 0 else "pass"
 
-    transport = FrameFaults(SerialTransport(board.uart), lose_first_commit_reply)
-    client = DeviceClient(transport)
-    client.connect(timeout=15)
-    replays = client.stats().replays
-    _upload(client, WIDE)
-    assert transport.counts.lost == 1
-    assert client.info.model_status == ErrorCode.OK
-    assert client.info.model_id == hashlib.sha256(WIDE.read_bytes()).digest()[:8]
-    assert client.stats().replays - replays >= 1
-    # A commit that is a new request (new seq), not a retry, is still BAD_SEQUENCE.
-    with pytest.raises(DeviceRejectedError) as caught:
-        client.request(MessageType.MODEL_COMMIT, reply_bytes=client.max_payload)
-    assert caught.value.code == ErrorCode.BAD_SEQUENCE
-    transport.close()
+    with closing(FrameFaults(SerialTransport(board.uart), lose_first_commit_reply)) as transport:
+        client = DeviceClient(transport)
+        client.connect(timeout=15)
+        replays = client.stats().replays
+        _upload(client, WIDE)
+        assert transport.counts.lost == 1
+        assert client.info.model_status == ErrorCode.OK
+        assert client.info.model_id == hashlib.sha256(WIDE.read_bytes()).digest()[:8]
+        assert client.stats().replays - replays >= 1
+        # A commit that is a new request (new seq), not a retry, is still BAD_SEQUENCE.
+        with pytest.raises(DeviceRejectedError) as caught:
+            client.request(MessageType.MODEL_COMMIT, reply_bytes=client.max_payload)
+        assert caught.value.code == ErrorCode.BAD_SEQUENCE
 
 
 def test_invoke_time_is_64_bit_and_has_a_unit(board: EmulatedBoard) -> None:
     """An invoke longer than 4.29 s: a u32 of nanoseconds would wrap (finding 9)."""
-    transport = SerialTransport(board.uart)
-    client = DeviceClient(transport)
-    info = client.connect(timeout=15)
-    assert Feature.TEST_HOOKS in info.features
-    expected_unit = TimeUnit.NS if board.name.startswith("native") else TimeUnit.TICKS
-    assert info.tick_unit == expected_unit
-    _upload(client, WIDE)
-    client.set_invoke_delay(4400)
-    try:
-        client.set_input(0, bytes(5184))
-        timing = client.invoke()
-    finally:
-        client.set_invoke_delay(0)
-    stats = client.stats()
-    transport.close()
+    with closing(SerialTransport(board.uart)) as transport:
+        client = DeviceClient(transport)
+        info = client.connect(timeout=15)
+        assert Feature.TEST_HOOKS in info.features
+        expected_unit = TimeUnit.NS if board.name.startswith("native") else TimeUnit.TICKS
+        assert info.tick_unit == expected_unit
+        _upload(client, WIDE)
+        client.set_invoke_delay(4400)
+        try:
+            client.set_input(0, bytes(5184))
+            timing = client.invoke()
+        finally:
+            client.set_invoke_delay(0)
+        stats = client.stats()
     assert timing.micros >= 4_400_000
     assert timing.ticks >= 4.4 * client.info.tick_hz
     assert abs(timing.ticks * 1e6 / client.info.tick_hz - timing.micros) <= 1
@@ -148,17 +146,16 @@ def test_model_whose_info_would_not_fit_is_refused_and_the_host_can_reconnect(
         board: EmulatedBoard) -> None:
     """36 rank-4 I/O tensors: INFO would exceed max_payload. COMMIT is refused with a typed
     error naming the tensor count, and HELLO/INFO keep working (finding 7)."""
-    transport = SerialTransport(board.uart)
-    client = DeviceClient(transport)
-    client.connect(timeout=15)
-    with pytest.raises(DeviceRejectedError) as caught:
-        _upload(client, MANY_IO)
-    assert caught.value.code == ErrorCode.MODEL_INVALID
-    assert caught.value.arg == 36
-    assert "max_payload" in str(caught.value)
-    info = client.connect(timeout=15)  # HELLO: the host is not locked out
-    assert info.model_status == ErrorCode.NO_MODEL
-    assert client.refresh_info().model_status == ErrorCode.NO_MODEL
-    _upload(client, WIDE)  # and the device takes the next model
-    assert client.info.model_status == ErrorCode.OK
-    transport.close()
+    with closing(SerialTransport(board.uart)) as transport:
+        client = DeviceClient(transport)
+        client.connect(timeout=15)
+        with pytest.raises(DeviceRejectedError) as caught:
+            _upload(client, MANY_IO)
+        assert caught.value.code == ErrorCode.MODEL_INVALID
+        assert caught.value.arg == 36
+        assert "max_payload" in str(caught.value)
+        info = client.connect(timeout=15)  # HELLO: the host is not locked out
+        assert info.model_status == ErrorCode.NO_MODEL
+        assert client.refresh_info().model_status == ErrorCode.NO_MODEL
+        _upload(client, WIDE)  # and the device takes the next model
+        assert client.info.model_status == ErrorCode.OK
