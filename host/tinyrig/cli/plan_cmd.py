@@ -32,8 +32,8 @@ def render_plan(r: PlanReport) -> None:
         table.add_row("arena (measured)", f"ours {_bytes(r.planned_arena_bytes)}, TFLM greedy "
                       f"{_bytes(r.greedy_arena_bytes)}, saving {_bytes(r.saving_bytes)}")
         over = r.over_lower_bound
-        table.add_row("lower bound", f"{_bytes(r.lower_bound_arena_bytes)} (live tensors + "
-                      f"{_bytes(r.persistent_bytes)} persistent)"
+        table.add_row("lower bound", f"{_bytes(r.lower_bound_arena_bytes)} (max(live tensors, "
+                      f"{_bytes(r.init_bytes)} init) + {_bytes(r.persistent_bytes)} persistent)"
                       + (f"; ours is {100 * over:.1f}% above" if over is not None else ""))
     if r.output:
         table.add_row("written", r.output)

@@ -56,19 +56,30 @@ def _run_range(start: int, end: int) -> list[Array]:
     set_input, invoke, get_output = raw.set_input, raw.invoke, raw.get_output
     reset = raw.reset if _shared["reset"] else None
     arrays: list[Array] = _shared["inputs"]
-    outs = [np.empty((end - start, *spec.shape), spec.dtype) for spec in interp.outputs]
+    specs = interp.outputs
+    if end <= start:
+        return [np.empty((0, *spec.shape), spec.dtype) for spec in specs]
+    if len(arrays) == 1 and len(specs) == 1 and reset is None:
+        # the common case, with nothing in the loop but the three interpreter calls
+        rows = arrays[0][start:end]
+        results: list[Array] = []
+        append = results.append
+        for row in rows:
+            set_input(row, 0)
+            invoke()
+            append(get_output(0))
+        return [np.stack(results)]
+    outs: list[list[Array]] = [[] for _ in specs]
     n_in = range(len(arrays))
-    n_out = range(len(outs))
     for k in range(start, end):
         if reset is not None:
             reset()
         for j in n_in:
             set_input(arrays[j][k], j)
         invoke()
-        row = k - start
-        for j in n_out:
-            outs[j][row] = get_output(j)
-    return outs
+        for j, out in enumerate(outs):
+            out.append(get_output(j))
+    return [np.stack(out) for out in outs]
 
 
 def _task(bounds: tuple[int, int]) -> list[Array]:

@@ -4,9 +4,10 @@
 as ``OfflineMemoryAllocation`` metadata (:mod:`tinyrig.model.metadata_edit`) and, with
 ``measure=True``, bisects the smallest arena of the original model (TFLM's greedy planner) and
 of the planned one with the real allocator (:func:`tinyrig.model.arena.measure_arena`). The
-lower bound is the largest total of 16-aligned tensor bytes live at one scope plus the
-persistent bytes (the allocator's tail) of the planned model; the scratch buffers the kernels
-request are placed by TFLM around the plan and counted in the measured arena.
+lower bound is the persistent bytes (the allocator's tail) plus the larger of the largest total
+of 16-aligned tensor bytes live at one scope and the temporary memory TFLM needs while it
+initialises (measured; plan-independent, it dominates tiny models); the scratch buffers the
+kernels request are placed by TFLM around the plan and counted in the measured arena.
 
 A plan is only written when TFLM would place every tensor where the plan says (the greedy
 planner is replayed with the offline offsets) and no two tensors live at the same time overlap.
@@ -62,6 +63,7 @@ class PlanReport:
     greedy_arena_bytes: int | None = None
     planned_arena_bytes: int | None = None
     persistent_bytes: int | None = None
+    init_bytes: int | None = None  # non-persistent bytes TFLM needs while it initialises
     lower_bound_arena_bytes: int | None = None
 
     @property
@@ -130,6 +132,16 @@ def plan_model(model: Model | bytes | str | os.PathLike[str], output: Path | Non
     greedy = measure_arena(m)
     ours = measure_arena(planned)
     persistent = ours.breakdown.persistent_bytes if ours.breakdown is not None else 0
+    # Before any plan exists, TFLM takes temporary memory beside the persistent tail (the
+    # per-tensor AllocationInfo array, the planner's own lists, kernels' temporary tensors):
+    # the same for every plan. Where the greedy model's minimum exceeds its head + tail, that
+    # excess is this floor; no offline plan can go below it.
+    init = 0
+    if greedy.breakdown is not None:
+        init = max(0, greedy.minimum_bytes - greedy.breakdown.persistent_bytes)
+        if init <= greedy.breakdown.non_persistent_bytes:
+            init = 0  # the head, not the initialisation, set the minimum
     return replace(report, greedy_arena_bytes=greedy.minimum_bytes,
                    planned_arena_bytes=ours.minimum_bytes, persistent_bytes=persistent,
-                   lower_bound_arena_bytes=packing.lower_bound + persistent)
+                   init_bytes=init,
+                   lower_bound_arena_bytes=max(packing.lower_bound, init) + persistent)
