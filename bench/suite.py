@@ -43,8 +43,9 @@ Section = dict[str, Any]
 
 
 def models() -> list[Path]:
-    return sorted([*REPO.glob("models/*/*.tflite"), *(SHARED / "models").glob("*.tflite")],
-                  key=lambda p: p.name)
+    """The example models, the shared third-party models and the benchmark's own models."""
+    return sorted([*REPO.glob("models/*/*.tflite"), *(SHARED / "models").glob("*.tflite"),
+                   *REPO.glob("bench/models/*.tflite")], key=lambda p: p.name)
 
 
 def _script(name: str) -> ModuleType | None:
