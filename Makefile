@@ -56,10 +56,10 @@ fuzz: setup fuzz-deps
 	$(MAKE) -C firmware/fuzz run
 
 bench: setup
-	$(VENV)/bin/tinyrig bench
+	$(TINYRIG) bench
 
 bench-quick: setup
-	$(VENV)/bin/tinyrig bench --quick
+	$(TINYRIG) bench --quick
 
 clean:
 	rm -rf build .pio
