@@ -70,6 +70,7 @@ def bench_arena(quick: bool) -> Section:
         assert r.planned_arena_bytes and r.greedy_arena_bytes and r.lower_bound_arena_bytes
         rows.append({
             "model": path.stem, "tensors": len(r.tensors), "method": r.method,
+            "fixed": r.fixed,
             "head_ours": r.planned_head_bytes, "head_greedy": r.greedy_head_bytes,
             "head_lower_bound": r.lower_bound_head_bytes,
             "arena_ours": r.planned_arena_bytes, "arena_greedy": r.greedy_arena_bytes,

@@ -121,9 +121,11 @@ def test_greedy_replay_matches_the_real_allocator() -> None:
 def test_planned_model_runs_in_host_tflm_with_identical_outputs(path: Path,
                                                                 tmp_path: Path) -> None:
     out = tmp_path / "planned.tflite"
-    report = plan_model(path, out, measure=True)
+    # offsets fixed even where TFLM's greedy ties: the offline path runs for every model
+    report = plan_model(path, out, measure=True, fix_ties=True)
     offsets = read_plan(out)
-    assert offsets is not None and len(offsets) == len(load_model(path).main.tensors)
+    assert report.fixed and offsets is not None
+    assert len(offsets) == len(load_model(path).main.tensors)
     for placement in report.tensors:
         assert offsets[placement.tensor] == placement.offset
     assert report.planned_head_bytes <= report.greedy_head_bytes
@@ -141,6 +143,17 @@ def test_planned_model_runs_in_host_tflm_with_identical_outputs(path: Path,
         x = _inputs(path, seed)
         for a, b in zip(planned.run(x), original.run(x), strict=True):
             assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def test_ties_are_left_to_tflm(tmp_path: Path) -> None:
+    """Where TFLM's greedy plan is already minimal, every tensor stays ONLINE (-1)."""
+    out = tmp_path / "planned.tflite"
+    report = plan_model(SHARED_MODELS / "hello_world_int8.tflite", out)
+    assert not report.fixed and report.planned_head_bytes == report.greedy_head_bytes
+    stored = read_plan(out)
+    assert stored is not None and set(stored) == {-1}
+    branchy = plan_model(BRANCHY, tmp_path / "branchy.tflite")
+    assert branchy.fixed and branchy.planned_head_bytes < branchy.greedy_head_bytes
 
 
 def test_decode_refuses_a_short_plan() -> None:

@@ -24,7 +24,8 @@ def render_plan(r: PlanReport) -> None:
                   title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("tensors", f"{len(r.tensors)} planned ({r.method}"
+    table.add_row("tensors", f"{len(r.tensors)} {'placed' if r.fixed else 'left to TFLM'} "
+                  f"({r.method}"
                   + (", optimal" if r.optimal else "") + f", {r.plan_seconds:g} s)")
     table.add_row("head", f"ours {_bytes(r.planned_head_bytes)}, TFLM greedy "
                   f"{_bytes(r.greedy_head_bytes)}, lower bound {_bytes(r.lower_bound_head_bytes)}")
@@ -51,6 +52,9 @@ def plan(
     ] = True,
     time_limit: Annotated[float, typer.Option(
         "--time-limit", min=0.1, help="Seconds the exact (ILP) packing may take.")] = 20.0,
+    fix_ties: Annotated[bool, typer.Option(
+        "--fix-ties", help="Fix our offsets even where TFLM's greedy plan is as small.")
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Place the model's tensors offline (exact ILP for small graphs) and store the plan as
@@ -58,5 +62,6 @@ def plan(
     from tinyrig.model.plan import plan_model
 
     with progress("planning", quiet=json):
-        report = plan_model(model, output, measure=measure, time_limit=time_limit)
+        report = plan_model(model, output, measure=measure, time_limit=time_limit,
+                            fix_ties=fix_ties)
     emit(report, json, render_plan)

@@ -10,7 +10,8 @@ initialises (measured; plan-independent, it dominates tiny models); the scratch 
 kernels request are placed by TFLM around the plan and counted in the measured arena.
 
 A plan is only written when TFLM would place every tensor where the plan says (the greedy
-planner is replayed with the offline offsets) and no two tensors live at the same time overlap.
+planner is replayed with the offline offsets) and no two tensors live at the same time overlap;
+offsets are fixed only where they beat TFLM's own placement (see :func:`plan_model`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class PlanReport:
     method: str
     optimal: bool  # the head equals the lower bound, or the ILP proved it minimal
     plan_seconds: float
+    fixed: bool  # the plan fixes offsets (False: TFLM's greedy is as good; left to TFLM)
     # measured with the real allocator (measure=True), else None
     greedy_arena_bytes: int | None = None
     planned_arena_bytes: int | None = None
@@ -94,20 +96,30 @@ def write_plan(model: Model, offsets: dict[int, int]) -> bytes:
 
 
 def plan_model(model: Model | bytes | str | os.PathLike[str], output: Path | None = None, *,
-               measure: bool = False, time_limit: float = 20.0) -> PlanReport:
-    """Plan ``model`` (see module doc); write the planned model to ``output`` when given."""
+               measure: bool = False, time_limit: float = 20.0,
+               fix_ties: bool = False) -> PlanReport:
+    """Plan ``model`` (see module doc); write the planned model to ``output`` when given.
+
+    When TFLM's own greedy placement is already as small as ours, the plan leaves every tensor
+    to TFLM (all offsets ONLINE, ``fixed=False``): fixed offsets would gain nothing, and the
+    scratch buffers of optimized kernels (CMSIS-NN), which TFLM places around fixed tensors,
+    can then land higher than in TFLM's joint placement. ``fix_ties`` writes our offsets anyway.
+    """
     src = model if isinstance(model, str | os.PathLike) else None
     m = load_model(model)
     buffers = tensor_lifetimes(m)
     packing = pack(buffers, time_limit=time_limit)
-    offsets = {b.tensor: o for b, o in zip(buffers, packing.offsets, strict=True)}
+    greedy = greedy_plan(buffers)
+    greedy_head = height(buffers, greedy)
+    fixed = fix_ties or packing.height < greedy_head
+    chosen = packing.offsets if fixed else tuple(greedy)
+    offsets = {b.tensor: o for b, o in zip(buffers, chosen, strict=True)}
     # TFLM must place every tensor exactly where we say (offline buffers are never moved)
     replay = greedy_plan(buffers, [offsets[b.tensor] for b in buffers])
-    if list(replay) != list(packing.offsets):
+    if list(replay) != list(chosen):
         raise PlanError("TFLM's planner would not keep the offline offsets (internal error)")
-    check_plan(buffers, packing.offsets)
-    planned = write_plan(m, offsets)
-    greedy_head = height(buffers, greedy_plan(buffers))
+    check_plan(buffers, chosen)
+    planned = write_plan(m, offsets if fixed else {})
     if output is not None:
         try:
             Path(output).write_bytes(planned)
@@ -120,16 +132,17 @@ def plan_model(model: Model | bytes | str | os.PathLike[str], output: Path | Non
         model=os.fspath(src) if src is not None else "", model_sha256=m.sha256,
         planned_sha256=load_model(planned).sha256,
         output=os.fspath(output) if output is not None else None, tensors=placements,
-        planned_head_bytes=packing.height, greedy_head_bytes=greedy_head,
-        lower_bound_head_bytes=packing.lower_bound, method=packing.method,
-        optimal=packing.optimal, plan_seconds=packing.seconds)
+        planned_head_bytes=height(buffers, chosen), greedy_head_bytes=greedy_head,
+        lower_bound_head_bytes=packing.lower_bound,
+        method=packing.method if fixed else "tflm-greedy (left to TFLM)",
+        optimal=packing.optimal, plan_seconds=packing.seconds, fixed=fixed)
     if not measure:
         return report
     from dataclasses import replace
 
     from tinyrig.model.arena import measure_arena
 
-    greedy = measure_arena(m)
+    tflm = measure_arena(m)
     ours = measure_arena(planned)
     persistent = ours.breakdown.persistent_bytes if ours.breakdown is not None else 0
     # Before any plan exists, TFLM takes temporary memory beside the persistent tail (the
@@ -137,11 +150,11 @@ def plan_model(model: Model | bytes | str | os.PathLike[str], output: Path | Non
     # the same for every plan. Where the greedy model's minimum exceeds its head + tail, that
     # excess is this floor; no offline plan can go below it.
     init = 0
-    if greedy.breakdown is not None:
-        init = max(0, greedy.minimum_bytes - greedy.breakdown.persistent_bytes)
-        if init <= greedy.breakdown.non_persistent_bytes:
+    if tflm.breakdown is not None:
+        init = max(0, tflm.minimum_bytes - tflm.breakdown.persistent_bytes)
+        if init <= tflm.breakdown.non_persistent_bytes:
             init = 0  # the head, not the initialisation, set the minimum
-    return replace(report, greedy_arena_bytes=greedy.minimum_bytes,
+    return replace(report, greedy_arena_bytes=tflm.minimum_bytes,
                    planned_arena_bytes=ours.minimum_bytes, persistent_bytes=persistent,
                    init_bytes=init,
                    lower_bound_arena_bytes=max(packing.lower_bound, init) + persistent)
