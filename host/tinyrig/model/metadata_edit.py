@@ -161,6 +161,9 @@ def set_metadata(data: bytes, name: str, payload: bytes) -> bytes:
         raise ModelFormatError("the model table has fields newer than the pinned schema; "
                                "cannot add metadata to it")
     buffers = model.vector(_MODEL_BUFFERS)
+    if not buffers:
+        # buffer 0 is the schema's empty sentinel: ours must not become it
+        raise ModelFormatError("the model has no buffers table; cannot add metadata to it")
     for pos in buffers:
         at = _Table(data, pos).slot(_BUFFER_OFFSET)
         if at and struct.unpack_from("<Q", data, at)[0] > 1:
