@@ -34,6 +34,7 @@ import numpy as np
 
 from tinyrig.errors import MissingExtraError
 from tinyrig.model.errors import ModelError
+from tinyrig.model.quantize import dequantize_values, quantize_values
 
 __all__ = [
     "ConversionFailedError",
@@ -47,6 +48,7 @@ __all__ = [
     "UnsupportedModelError",
     "ValidationReport",
     "convert_model",
+    "float_predictor",
     "load_samples",
     "run_converted",
 ]
@@ -462,6 +464,26 @@ def _load_tflite(src: Path) -> _Source:
                    tflite=data)
 
 
+def float_predictor(src: Path) -> tuple[tuple[int, ...], Callable[[np.ndarray], np.ndarray]]:
+    """The float reference of a model: its sample shape and a batch ``predict`` (a Keras file, a
+    SavedModel or a float ``.tflite``), as conversion validates against it."""
+    src = Path(src)
+    if not src.exists():
+        raise ModelLoadError(f"float model {src} does not exist")
+    fmt = _source_format(src)
+    if fmt == "tflite":
+        source = _load_tflite(src)
+    else:
+        tf = _import_tensorflow()
+        source = (_load_saved_model(tf, src) if fmt == "saved_model"
+                  else _load_keras(tf, src, fmt))
+    if source.predict is None or source.sample_shape is None:
+        raise UnsupportedModelError(f"{src} is not a float model (input {source.input_dtype})",
+                                    hint="give the float source: .keras, .h5, a SavedModel "
+                                         "or a float32 .tflite")
+    return source.sample_shape, source.predict
+
+
 # --------------------------------------------------------------------------------------------
 # Running converted models
 
@@ -509,15 +531,13 @@ def _quantize(x: np.ndarray, info: TensorInfo) -> np.ndarray:
         return x.astype(dtype)
     if info.scale == 0.0:
         return x.astype(dtype)
-    limits = np.iinfo(dtype)
-    q = np.round(x / info.scale) + info.zero_point
-    return np.clip(q, limits.min, limits.max).astype(dtype)
+    return quantize_values(x, info.scale, info.zero_point, dtype)
 
 
 def _dequantize(y: np.ndarray, info: TensorInfo) -> np.ndarray:
     if np.dtype(info.dtype).kind == "f" or info.scale == 0.0:
         return y.astype(np.float32)
-    return ((y.astype(np.float32) - info.zero_point) * info.scale).astype(np.float32)
+    return dequantize_values(y, info.scale, info.zero_point).astype(np.float32)
 
 
 def _run_tflm(model: bytes, x: np.ndarray, inp: TensorInfo, out: TensorInfo
