@@ -12,7 +12,7 @@ from tinyrig.validate.sides import Side
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1b1f24;
-background:#fff;max-width:1100px}
+background:#fff;max-width:1400px}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;
 border-bottom:1px solid #d0d7de;padding-bottom:.3rem}h3{font-size:1rem}
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #d0d7de;padding:.25rem .6rem;
@@ -20,7 +20,9 @@ text-align:right;font-variant-numeric:tabular-nums}th{background:#f6f8fa}
 td.l,th.l{text-align:left}.pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}
 .badge{display:inline-block;padding:.3rem .8rem;border-radius:1rem;color:#fff;font-weight:700}
 .badge.pass{background:#1a7f37;color:#fff}.badge.fail{background:#cf222e;color:#fff}
-.muted{color:#57606a}svg{display:block;margin:.5rem 0}.row-bad td{background:#ffebe9}
+.muted{color:#57606a}.grid{display:flex;flex-wrap:wrap;gap:1.5rem}
+table.wide td,table.wide th{font-size:.85rem;padding:.2rem .4rem}
+svg{display:block;margin:.5rem 0}.row-bad td{background:#ffebe9}
 """
 
 
@@ -35,10 +37,13 @@ def _fmt(value: float | int | None, digits: int = 4) -> str:
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 1,
-           bad_rows: Sequence[int] = ()) -> str:
-    out = ["<table><tr>"]
-    out += [f'<th class="{"l" if i < left else ""}">{escape(h)}</th>' for i, h in enumerate(head)]
-    out.append("</tr>")
+           bad_rows: Sequence[int] = (), wide: bool = False) -> str:
+    out = ['<table class="wide">' if wide else "<table>"]
+    if head:
+        out.append("<tr>")
+        out += [f'<th class="{"l" if i < left else ""}">{escape(h)}</th>'
+                for i, h in enumerate(head)]
+        out.append("</tr>")
     for r, row in enumerate(rows):
         out.append('<tr class="row-bad">' if r in bad_rows else "<tr>")
         out += [f'<td class="{"l" if i < left else ""}">{cell}</td>' for i, cell in enumerate(row)]
@@ -72,7 +77,7 @@ def _bars(title: str, labels: Sequence[str], values: Sequence[float], *, unit: s
         return "".join(parts)
     width_each = max(14, min(60, 600 // max(1, len(values))))
     height = 180
-    total_w = width_each * len(values) + 60
+    total_w = max(width_each * len(values) + 60, 8 * len(title))
     parts = [f'<svg role="img" aria-label="{escape(title)}" width="{total_w}" '
              f'height="{height + 50}" xmlns="http://www.w3.org/2000/svg">',
              f'<text x="0" y="14" font-size="13" font-weight="600">{escape(title)}</text>']
@@ -103,10 +108,13 @@ def _histograms(comparison: Comparison) -> str:
     for m in comparison.outputs:
         if not m.steps_histogram:
             continue
-        keys = sorted(m.steps_histogram)
+        low, high = min(m.steps_histogram), max(m.steps_histogram)
+        keys = (list(range(min(low, -2), max(high, 2) + 1)) if high - low <= 40
+                else sorted(m.steps_histogram))
         parts.append(_bars(f"{comparison.a} − {comparison.b}, output {m.output}: error in "
                            "quantized steps (count of values)",
-                           [str(k) for k in keys], [float(m.steps_histogram[k]) for k in keys]))
+                           [str(k) for k in keys],
+                           [float(m.steps_histogram.get(k, 0)) for k in keys]))
     return "".join(parts)
 
 
@@ -115,7 +123,7 @@ def _confusion(side: str, metrics: LabelMetrics) -> str:
     if not matrix:
         return ""
     peak = max(max(row) for row in matrix) or 1
-    out = [f"<h3>Confusion matrix: {escape(Side(side).title)}</h3>",
+    out = [f"<div><h3>{escape(Side(side).title)}</h3>",
            "<table><tr><th>true \\ predicted</th>"]
     out += [f"<th>{j}</th>" for j in range(len(matrix))]
     out.append("</tr>")
@@ -127,7 +135,7 @@ def _confusion(side: str, metrics: LabelMetrics) -> str:
                 f"rgb(255,{shade},{shade})" if count else "#fff")
             out.append(f'<td style="background:{color}">{count}</td>')
         out.append("</tr>")
-    out.append("</table>")
+    out.append("</table></div>")
     return "".join(out)
 
 
@@ -180,7 +188,7 @@ def render_html(report: ValidationReport) -> str:
         summary.append(["stopped early", f'<span class="fail">{escape(report.error)}</span>'])
     body = [f"<h1>tinyrig validate: {escape(report.model)} on {escape(report.device)}</h1>",
             f'<p><span class="badge {cls}" id="verdict">{verdict}</span></p>',
-            "<h2>Summary</h2>", _table(["", ""], summary)]
+            "<h2>Summary</h2>", _table([], summary)]
     if report.checks:
         rows = [[escape(c.expression), _fmt(c.value, 6), escape(c.detail),
                  '<span class="fail">failed</span>' if c.failed else
@@ -199,14 +207,16 @@ def render_html(report: ValidationReport) -> str:
                  '<p class="muted">errors of the first column minus the second, real values '
                  "(dequantized); steps in the output's quantization.</p>",
                  _table(["comparison", "output", "bit-exact", "max steps", "max abs", "MAE",
-                         "RMSE", "L2 rel", "cosine", "NSE", "mean", "std", "top-1"], rows)]
+                         "RMSE", "L2 rel", "cosine", "NSE", "mean", "std", "top-1"], rows,
+                        wide=True)]
         body.append("<h2>Error histograms</h2>")
         charts = "".join(_histograms(c) for c in report.comparisons)
-        body.append(charts or '<p class="muted">No quantized outputs to histogram.</p>')
+        body.append(f'<div class="grid">{charts}</div>' if charts
+                    else '<p class="muted">No quantized outputs to histogram.</p>')
     confusion = "".join(_confusion(side, m) for side, m in report.labels.items()
                         if m.confusion)
     if confusion:
-        body += ["<h2>Confusion matrices</h2>", confusion]
+        body += ["<h2>Confusion matrices</h2>", f'<div class="grid">{confusion}</div>']
     body += ["<h2>Per-op latency (PROFILE)</h2>", _profile(report.profile)]
     if report.layers is not None:
         body += [f"<h2>Layer by layer (sample {report.layers.sample})</h2>",

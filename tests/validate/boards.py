@@ -1,0 +1,63 @@
+"""Runner firmware booted once per target for the validation tests, and data for any model."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.firmware.images import REPO, runner_image
+from tests.firmware.link import qemu_missing
+from tinyrig.device.emulators import launch_native, launch_qemu
+from tinyrig.device.remote import RemoteDevice
+from tinyrig.transport import SerialTransport
+from tinyrig.validate import model_specs
+
+SHARED_MODELS = REPO.parent / "shared" / "models"
+EXAMPLES = sorted((REPO / "models").glob("*/*_int8.tflite"))
+TARGETS = {"native": "native-runner", "qemu": "qemu-m4-runner"}
+
+
+@contextmanager
+def runner_device(url: str) -> Iterator[RemoteDevice]:
+    """The runner firmware of ``url`` (native or qemu), booted from the session's image."""
+    if url == "qemu" and qemu_missing():
+        pytest.skip(str(qemu_missing()))
+    image = runner_image(TARGETS[url])
+    board = launch_native(image.elf) if url == "native" else launch_qemu(image.elf)
+    device = RemoteDevice(SerialTransport(board.uart), url=url, board=board)
+    try:
+        yield device
+    finally:
+        device.close()
+
+
+def upload(device: RemoteDevice, model: Path) -> None:
+    data = model.read_bytes()
+    device.client.upload_model(data, hashlib.sha256(data).digest()[:8])
+
+
+def random_data(model: Path, count: int, path: Path, *, seed: int = 7) -> Path:
+    """``count`` seeded samples for every input of ``model`` in a .npz (x, or x0, x1...):
+    integers over the whole range of integer inputs, reals in [-1, 1] for float ones."""
+    inputs, _ = model_specs(model)
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for spec in inputs:
+        dtype = spec.dtype.numpy
+        shape = (count, *spec.shape)
+        if dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            arrays.append(rng.integers(info.min, info.max, size=shape, endpoint=True,
+                                       dtype=dtype))
+        else:
+            arrays.append(rng.uniform(-1, 1, size=shape).astype(dtype))
+    if len(arrays) == 1:
+        np.savez(path, x=arrays[0])
+    else:
+        np.savez(path, **{f"x{i}": a for i, a in enumerate(arrays)})
+    return path
