@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.firmware.images import REPO, runner_image
+from tests.firmware.images import (
+    HELLO_WORLD_ARENA,
+    REPO,
+    RUNNER_BUILT_IN,
+    missing_compiler,
+    runner_image,
+)
 from tests.firmware.link import qemu_missing
 from tinyrig.device.emulators import launch_native, launch_qemu
 from tinyrig.device.remote import RemoteDevice
@@ -22,13 +28,30 @@ EXAMPLES = sorted((REPO / "models").glob("*/*_int8.tflite"))
 TARGETS = {"native": "native-runner", "qemu": "qemu-m4-runner"}
 
 
+def firmware(target: str) -> Path:
+    """The ELF of a runner flavour (``native-debug``, ``native-debug-perturb``, ...)."""
+    from tinyrig.builder.errors import ToolchainMissingError
+    from tinyrig.builder.firmware import build_firmware
+
+    compiler = missing_compiler(target.split("-")[0] + "-runner" if target.startswith("native")
+                                else "qemu-m4-runner")
+    if compiler is not None:
+        pytest.skip(compiler)
+    try:
+        return build_firmware(target, RUNNER_BUILT_IN, arena_bytes=HELLO_WORLD_ARENA).elf
+    except ToolchainMissingError as exc:
+        pytest.skip(f"{exc} ({exc.hint})")
+
+
 @contextmanager
-def runner_device(url: str) -> Iterator[RemoteDevice]:
-    """The runner firmware of ``url`` (native or qemu), booted from the session's image."""
+def runner_device(url: str, flavour: str = "runner") -> Iterator[RemoteDevice]:
+    """The runner firmware of ``url`` (native or qemu), booted from the session's image;
+    ``flavour`` ``debug`` or ``debug-perturb`` boots that build instead."""
     if url == "qemu" and qemu_missing():
         pytest.skip(str(qemu_missing()))
-    image = runner_image(TARGETS[url])
-    board = launch_native(image.elf) if url == "native" else launch_qemu(image.elf)
+    elf = (runner_image(TARGETS[url]).elf if flavour == "runner"
+           else firmware(TARGETS[url].replace("runner", flavour)))
+    board = launch_native(elf) if url == "native" else launch_qemu(elf)
     device = RemoteDevice(SerialTransport(board.uart), url=url, board=board)
     try:
         yield device

@@ -29,6 +29,7 @@ enum class MessageType : uint8_t {
   kModelChunk = 0x21,
   kModelCommit = 0x22,
   kArenaLimit = 0x23,
+  kReadTensor = 0x24,
   kBoot = 0x40,
   kLog = 0x41,
   kError = 0x7F,

@@ -11,8 +11,17 @@ from rich.table import Table
 
 from tinyrig.cli.common import JsonOption, console, emit, err_console, handle_errors, progress
 from tinyrig.cli.main import app
-from tinyrig.device import build_target
-from tinyrig.validate import DEFAULT_CHECKS, ValidationReport, validate_url
+from tinyrig.device import build_target, open_device
+from tinyrig.validate import (
+    DEFAULT_CHECKS,
+    CheckKind,
+    ValidationError,
+    ValidationReport,
+    load_dataset,
+    validate_url,
+)
+from tinyrig.validate.layers import diff_layers
+from tinyrig.validate.report import LayerDiff
 from tinyrig.validate.sides import Side
 
 EXIT_HELP = ("Exit code: 0 when every check passes; otherwise the sum of 4 (bit-exactness), "
@@ -56,8 +65,54 @@ def render_report(report: ValidationReport) -> None:
                  "[dim]n/a[/]" if check.value is None else "[green]passed[/]")
         console.print(f"check {check.expression}: {state} ({check.detail}: "
                       f"{_num(check.value, 6)})")
+    if report.layers is not None:
+        render_layers(report.layers)
     if report.files:
         console.print(f"report: {report.files.get('html')}")
+
+
+def render_layers(diff: LayerDiff) -> None:
+    table = Table(title=f"layer by layer, sample {diff.sample}", title_justify="left")
+    for head in ("#", "op", "tensor", "shape", "bit-exact", "max steps", "max abs", "cosine"):
+        table.add_column(head, justify="left" if head in ("op", "tensor") else "right")
+    for row in diff.rows:
+        style = None if row.exact else "red"
+        table.add_row(str(row.index), row.op, f"{row.tensor} {row.name}"[:40],
+                      "x".join(map(str, row.shape)), "yes" if row.exact else "NO",
+                      _num(row.steps_max), _num(row.max_abs), _num(row.cosine, 6), style=style)
+    console.print(table)
+    first = diff.first
+    if first is None:
+        console.print("[green]every op's output is bit-exact with the host TFLM[/]")
+    else:
+        console.print(f"[bold red]first op that differs: #{first.index} {first.op}[/] (tensor "
+                      f"{first.tensor} '{first.name}': max {_num(first.steps_max)} steps, "
+                      f"max abs {_num(first.max_abs)}, RMSE {_num(first.rmse)})")
+
+
+@app.command("debug-layers")
+@handle_errors
+def debug_layers(
+    device: Annotated[str, typer.Option(
+        "--device", "-d", envvar="TINYRIG_DEVICE",
+        help="native | qemu (boot the debug runner) | a board running the debug runner")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="The .tflite model.")],
+    data: Annotated[Path, typer.Option("--data", help=".npz / .npy / directory of .npy")],
+    sample: Annotated[int, typer.Option("--sample", help="Which sample to run.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Run one sample layer by layer on the device and the host TFLM; name the first op whose
+    output differs. Exit code 4 when one does."""
+    dataset = load_dataset(model, data)
+    if not 0 <= sample < dataset.count:
+        raise ValidationError(f"--sample {sample} is outside the data set "
+                              f"({dataset.count} samples)")
+    with progress("building firmware", quiet=json or build_target(device) is None) as build, \
+            open_device(device, model=model, debug=True, progress=build) as dev:
+        diff = diff_layers(dev, model, dataset.sample(sample), sample_index=sample)
+    emit(diff, json, render_layers)
+    if diff.first_divergent is not None:
+        raise typer.Exit(int(CheckKind.EXACT))
 
 
 @app.command()
@@ -86,6 +141,9 @@ def validate(
     limit: Annotated[int | None, typer.Option("--limit", help="First N samples only.")] = None,
     runner: Annotated[bool, typer.Option(
         "--runner", help="Emulated boards: upload the model to the runner firmware.")] = False,
+    layers: Annotated[bool, typer.Option(
+        "--layers", help="Also compare every op's output on the first differing sample (debug "
+                         "runner firmware; emulated boards boot it).")] = False,
     json: JsonOption = False,
 ) -> None:
     """Validate a model on a device against the host TFLM (and LiteRT and the float model)."""
@@ -95,7 +153,7 @@ def validate(
         report = validate_url(
             device, model, data, labels=labels, float_model=float_model, litert=litert,
             checks=fail_on or DEFAULT_CHECKS, report_dir=report_dir, limit=limit,
-            runner=runner, build_progress=build,
+            runner=runner, build_progress=build, layers=layers,
             progress=lambda stage, done, total: update(description=stage, completed=done,
                                                        total=total))
     emit(report, json, render_report)

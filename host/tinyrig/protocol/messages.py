@@ -32,6 +32,7 @@ class MessageType(enum.IntEnum):
     MODEL_CHUNK = 0x21
     MODEL_COMMIT = 0x22
     ARENA_LIMIT = 0x23
+    READ_TENSOR = 0x24
     BOOT = 0x40
     LOG = 0x41
     ERROR = 0x7F

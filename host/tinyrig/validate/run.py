@@ -151,7 +151,8 @@ def _profile(device: Device, info: DeviceInfo) -> list[OpTime]:
 def validate(device: Device, model: Path, data: Dataset, *, float_model: Path | None = None,
              litert: bool | None = None, checks: Sequence[str] = DEFAULT_CHECKS,
              report_dir: Path | None = None, progress: ProgressFn | None = None,
-             after_sample: Callable[[int], None] | None = None) -> ValidationReport:
+             after_sample: Callable[[int], None] | None = None,
+             layers: bool = False) -> ValidationReport:
     """Run ``data`` on ``device`` and on the reference sides, compare, and write the report.
 
     Sides: the host TFLM always; LiteRT int8 when ``litert`` (default: when a float model is
@@ -159,6 +160,8 @@ def validate(device: Device, model: Path, data: Dataset, *, float_model: Path | 
     as samples finish, and ``report.json``/``.html``, ``junit.xml`` and ``run.npz`` (inputs and
     every side's outputs, for replay) are written at the end — also when the device fails or
     the run is interrupted, with what finished (then :class:`RunAbortedError` is raised).
+    With ``layers`` (debug runner firmware), the first sample that differs from the host TFLM
+    (else the first) is rerun layer by layer and the report names the first op that differs.
     """
     started = time.monotonic()
     parsed = parse_checks(checks)
@@ -217,6 +220,15 @@ def validate(device: Device, model: Path, data: Dataset, *, float_model: Path | 
     profile = _profile(device, info) if failure is None and not interrupted else []
     comparisons = _comparisons(sides, specs, done)
     labels = _labels(sides, data.labels, specs, done)
+    layer_diff = None
+    if layers and done and failure is None and not interrupted:
+        from tinyrig.validate.layers import diff_layers
+
+        differs = [i for i in range(done) if not all(
+            np.array_equal(sides["device"][j][i], sides["tflm"][j][i]) for j in range(len(specs)))]
+        chosen = differs[0] if differs else 0
+        say("layer by layer", 0, 1)
+        layer_diff = diff_layers(device, model, data.sample(chosen), sample_index=chosen)
     error = (failure.message if failure is not None
              else "interrupted" if interrupted else None)
     report = ValidationReport(
@@ -228,7 +240,7 @@ def validate(device: Device, model: Path, data: Dataset, *, float_model: Path | 
                  for j, s in enumerate(specs)],
         comparisons=comparisons, labels=labels, latency=_latency(micros), profile=profile,
         checks=evaluate_checks(parsed, comparisons, labels) if done else [],
-        seconds=round(time.monotonic() - started, 3))
+        seconds=round(time.monotonic() - started, 3), layers=layer_diff)
     if writer is not None:
         report = replace(report, files=writer.finish(report, data, sides, done))
     if interrupted:
@@ -243,14 +255,17 @@ def validate_url(url: str, model: Path, data: Path, *, labels: Path | None = Non
                  checks: Sequence[str] = DEFAULT_CHECKS, report_dir: Path | None = None,
                  limit: int | None = None, runner: bool = False,
                  arena_bytes: int | None = None, progress: ProgressFn | None = None,
-                 build_progress: Callable[..., None] | None = None) -> ValidationReport:
+                 build_progress: Callable[..., None] | None = None,
+                 layers: bool = False) -> ValidationReport:
     """Open the device at ``url`` (booting emulated ones) and :func:`validate` on it. The data
-    and thresholds are checked first, before any firmware is built."""
+    and thresholds are checked first, before any firmware is built. ``layers`` boots the debug
+    runner of an emulated board (a real board must run it already)."""
     from tinyrig.device import open_device
 
     parse_checks(checks)
     dataset = load_dataset(model, data, labels, limit=limit)
     with open_device(url, model=model, runner=runner, arena_bytes=arena_bytes,
-                     progress=build_progress) as device:
+                     progress=build_progress, debug=layers) as device:
         return validate(device, model, dataset, float_model=float_model, litert=litert,
-                        checks=checks, report_dir=report_dir, progress=progress)
+                        checks=checks, report_dir=report_dir, progress=progress,
+                        layers=layers)
