@@ -9,6 +9,7 @@ Options (each also read from the environment):
   --tinyrig-runner       emulated boards boot the runner firmware and take the model over the
                          link (one firmware for every model).
   --tinyrig-report DIR   where ``tinyrig_validate`` writes its reports (one folder per device).
+  --tinyrig-data D       validation data for ``tinyrig_data``. ``TINYRIG_DATA``.
 
 Markers: ``hil`` (needs a device; skipped with the reason when none is given or it cannot be
 reached) and ``hardware`` (needs a real board, not an emulator). Fixtures: ``tinyrig_device``
@@ -49,6 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="emulated boards: runner firmware, model uploaded over the link")
     group.addoption("--tinyrig-report", dest="tinyrig_report", default=None, metavar="DIR",
                     help="directory for the reports of tinyrig_validate")
+    group.addoption("--tinyrig-data", dest="tinyrig_data", default=None, metavar="D",
+                    help="validation data for the model (default: $TINYRIG_DATA)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,12 +87,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     urls = device_urls(config)
     boards = [u for u in urls if is_board(u)]
     for item in items:
-        if "hardware" in item.keywords and not boards:
+        if item.get_closest_marker("hardware") is not None and not boards:
             reason = ("needs a real board: pass --tinyrig-device /dev/ttyACM0 (or socket://, "
                       "rfc2217://) or set TINYRIG_DEVICE" if not urls else
                       f"needs a real board; {', '.join(urls)} are emulated")
             item.add_marker(pytest.mark.skip(reason=reason))
-        elif "hil" in item.keywords and not urls:
+        elif item.get_closest_marker("hil") is not None and not urls:
             item.add_marker(pytest.mark.skip(reason=NO_DEVICE))
 
 
@@ -97,7 +100,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "tinyrig_device" not in metafunc.fixturenames:
         return
     urls = device_urls(metafunc.config)
-    if "hardware" in metafunc.definition.keywords:
+    if metafunc.definition.get_closest_marker("hardware") is not None:
         urls = [u for u in urls if is_board(u)]
     ids = [re.sub(r"[^A-Za-z0-9_.-]+", "_", u) for u in urls]
     metafunc.parametrize("tinyrig_device", urls or [None], indirect=True, ids=ids or None,
@@ -143,6 +146,15 @@ def tinyrig_model(request: pytest.FixtureRequest) -> Path:
     if model is None:
         pytest.skip("needs a model: pass --tinyrig-model M.tflite or set TINYRIG_MODEL")
     return model
+
+
+@pytest.fixture(scope="session")
+def tinyrig_data(request: pytest.FixtureRequest) -> Path:
+    """The validation data (--tinyrig-data); skips without it."""
+    value = request.config.getoption("tinyrig_data") or os.environ.get("TINYRIG_DATA")
+    if not value:
+        pytest.skip("needs validation data: pass --tinyrig-data D.npz or set TINYRIG_DATA")
+    return Path(str(value))
 
 
 @pytest.fixture(scope="session")

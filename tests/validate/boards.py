@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from tests.firmware.images import (
-    HELLO_WORLD_ARENA,
     REPO,
     RUNNER_BUILT_IN,
     missing_compiler,
+    runner_arena,
     runner_image,
 )
 from tests.firmware.link import qemu_missing
-from tinyrig.device.emulators import launch_native, launch_qemu
+from tinyrig.device.emulators import EmulatedBoard, launch_native, launch_qemu
 from tinyrig.device.remote import RemoteDevice
 from tinyrig.transport import SerialTransport
 from tinyrig.validate import model_specs
@@ -38,9 +38,22 @@ def firmware(target: str) -> Path:
     if compiler is not None:
         pytest.skip(compiler)
     try:
-        return build_firmware(target, RUNNER_BUILT_IN, arena_bytes=HELLO_WORLD_ARENA).elf
+        return build_firmware(target, RUNNER_BUILT_IN, arena_bytes=runner_arena()).elf
     except ToolchainMissingError as exc:
         pytest.skip(f"{exc} ({exc.hint})")
+
+
+@contextmanager
+def runner_board(url: str) -> Iterator[EmulatedBoard]:
+    """The runner firmware of ``url`` booted, with nothing connected to its UART."""
+    if url == "qemu" and qemu_missing():
+        pytest.skip(str(qemu_missing()))
+    elf = runner_image(TARGETS[url]).elf
+    board = launch_native(elf) if url == "native" else launch_qemu(elf)
+    try:
+        yield board
+    finally:
+        board.stop()
 
 
 @contextmanager
