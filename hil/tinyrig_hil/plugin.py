@@ -34,6 +34,7 @@ from tinyrig.errors import TinyrigError
 from tinyrig.validate import ValidationReport, validate
 from tinyrig.validate.data import Dataset
 from tinyrig.validate.run import load_dataset
+from tinyrig_hil.locks import BoardLock
 
 NO_DEVICE = ("needs a device: pass --tinyrig-device URL (native, qemu, /dev/ttyACM0, "
              "socket://, rfc2217://) or set TINYRIG_DEVICE")
@@ -58,6 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "hil: needs a device under test (--tinyrig-device URL)")
     config.addinivalue_line("markers", "hardware: needs a real board, not an emulator "
                                        "(--tinyrig-device /dev/ttyACM0)")
+    # pytest-xdist registers it too; without xdist the marker is inert.
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
 
 
 def device_urls(config: pytest.Config) -> list[str]:
@@ -84,6 +87,7 @@ def model_path(config: pytest.Config) -> Path | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _group_by_device(items)
     urls = device_urls(config)
     boards = [u for u in urls if is_board(u)]
     for item in items:
@@ -94,6 +98,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
         elif item.get_closest_marker("hil") is not None and not urls:
             item.add_marker(pytest.mark.skip(reason=NO_DEVICE))
+
+
+def _group_by_device(items: list[pytest.Item]) -> None:
+    """With pytest-xdist (``--dist loadgroup``) every test of one device runs on one worker:
+    boards run in parallel, each driven by one process."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        url = callspec.params.get("tinyrig_device") if callspec is not None else None
+        if url:
+            item.add_marker(pytest.mark.xdist_group(name=re.sub(r"[^A-Za-z0-9_]+", "_", url)))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -108,17 +122,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 class _Devices:
-    """Devices opened once per session, by URL; a URL that failed is not retried."""
+    """Devices opened once per session, by URL; a URL that failed is not retried. Real boards
+    are locked while open (one lock file per board, see :mod:`tinyrig_hil.locks`)."""
 
     def __init__(self) -> None:
         self.open: dict[str, Device] = {}
         self.failed: dict[str, str] = {}
+        self.locks: list[BoardLock] = []
 
     def get(self, url: str, model: Path | None, runner: bool) -> Device:
         if url in self.failed:
             pytest.skip(self.failed[url])
         if url not in self.open:
             try:
+                if is_board(url):
+                    lock = BoardLock(url)
+                    lock.acquire()
+                    self.locks.append(lock)
                 self.open[url] = open_device(url, model=model, runner=runner)
             except TinyrigError as exc:
                 self.failed[url] = f"{url} cannot be used: {exc.message}" + (
@@ -130,6 +150,9 @@ class _Devices:
         for device in self.open.values():
             device.close()
         self.open.clear()
+        for lock in self.locks:
+            lock.release()
+        self.locks.clear()
 
 
 @pytest.fixture(scope="session")

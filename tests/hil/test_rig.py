@@ -83,3 +83,70 @@ def test_hardware_tests_skip_with_a_reason(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-rs", "-p", "no:cacheprovider", "--tinyrig-device", "native")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*needs a real board*native*emulated*"])
+
+
+@pytest.mark.slow
+def test_rig_file_runs_every_board_in_parallel_and_merges_the_reports(tmp_path: Path) -> None:
+    """Two emulated boards, one on its pty and one behind RFC 2217: the model is uploaded once
+    (the second run finds it already there), validation and the example suite run on both
+    (pytest-xdist, one worker per board), and one merged report comes out."""
+    import json
+    from xml.etree import ElementTree
+
+    from tinyrig_hil.locks import BoardLock
+    from tinyrig_hil.rigfile import run_rig_file
+
+    with runner_board("native") as first, runner_board("native") as second, \
+            Rfc2217Server(second.uart) as server:
+        rig = tmp_path / "rig.toml"
+        body = f"""
+            [[board]]
+            name = "pty-board"
+            port = "{first.uart}"
+
+            [[board]]
+            name = "remote-board"
+            url = "{server.url}"
+        """
+        rig.write_text(f"""
+            [rig]
+            model = "{DIGITS / 'digits_int8.tflite'}"
+            data = "{DIGITS / 'validation.npz'}"
+            limit = 20
+            suites = ["{EXAMPLES}"]
+            report = "out"
+        """ + body)
+        result = subprocess.run([sys.executable, "-m", "tinyrig", "rig", "run", str(rig),
+                                 "--json"], capture_output=True, text=True, check=False,
+                                timeout=1800)
+        assert result.returncode == 0, result.stderr + result.stdout[-2000:]
+        report = json.loads(result.stdout)
+        assert [b["prepared"] for b in report["boards"]] == ["uploaded", "uploaded"]
+        assert all(b["report"]["samples"] == 20 for b in report["boards"])
+        assert report["suites_exit_code"] == 0
+        merged = ElementTree.parse(tmp_path / "out" / "junit.xml").getroot()
+        names = [s.get("name", "") for s in merged]
+        assert any(n.startswith("pty-board") for n in names)
+        assert any(n.startswith("remote-board") for n in names)
+        log = (tmp_path / "out" / "suites.log").read_text()
+        assert "8 passed" in log and "created: 2/2 workers" in log
+        assert (tmp_path / "out" / "index.html").read_text().count("PASS") == 2
+
+        # Again, without suites: nothing to upload; a board locked elsewhere waits its turn.
+        again = tmp_path / "again.toml"
+        again.write_text(f"""
+            [rig]
+            model = "{DIGITS / 'digits_int8.tflite'}"
+            data = "{DIGITS / 'validation.npz'}"
+            limit = 5
+            report = "again"
+        """ + body)
+        second_run = run_rig_file(again)
+        assert [b.prepared for b in second_run.boards] == ["already running the model"] * 2
+        assert second_run.passed
+        again.write_text(again.read_text().replace('report = "again"',
+                                                   'report = "again"\nlock_timeout = 1'))
+        with BoardLock(first.uart, timeout=0.5):
+            blocked = run_rig_file(again)
+        assert blocked.boards[0].error is not None and "in use by pid" in blocked.boards[0].error
+
