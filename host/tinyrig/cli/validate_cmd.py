@@ -21,6 +21,7 @@ from tinyrig.validate import (
     validate_url,
 )
 from tinyrig.validate.layers import diff_layers
+from tinyrig.validate.output import jsonable
 from tinyrig.validate.report import LayerDiff
 from tinyrig.validate.sides import Side
 
@@ -110,7 +111,7 @@ def debug_layers(
     with progress("building firmware", quiet=json or build_target(device) is None) as build, \
             open_device(device, model=model, debug=True, progress=build) as dev:
         diff = diff_layers(dev, model, dataset.sample(sample), sample_index=sample)
-    emit(diff, json, render_layers)
+    emit(jsonable(diff) if json else diff, json, render_layers)
     if diff.first_divergent is not None:
         raise typer.Exit(int(CheckKind.EXACT))
 
@@ -156,7 +157,7 @@ def validate(
             runner=runner, build_progress=build, layers=layers,
             progress=lambda stage, done, total: update(description=stage, completed=done,
                                                        total=total))
-    emit(report, json, render_report)
+    emit(jsonable(report) if json else report, json, render_report)  # JSON: NaN -> null
     if report.exit_code:
         raise typer.Exit(report.exit_code)
 
