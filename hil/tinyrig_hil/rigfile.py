@@ -135,11 +135,12 @@ def load_rig(path: Path) -> Rig:
         value = rig.get(key)
         if value is None:
             if required:
-                raise RigFileError(f"{path}: [rig] needs {key} = \"...\"")
+                raise RigFileError(f"{path}: the rig table has no {key}",
+                                   hint=f'add {key} = "..." under the rig table')
             return None
         resolved = (base / str(value)).resolve()
         if not resolved.exists():
-            raise RigFileError(f"{path}: [rig] {key} {resolved} does not exist")
+            raise RigFileError(f"{path}: {key} {resolved} does not exist")
         return resolved
 
     boards = []
@@ -154,7 +155,7 @@ def load_rig(path: Path) -> Rig:
             raise RigFileError(f"{where} ({name}) needs port, url or usb")
         boards.append(Board(name, url, entry.get("env"), entry.get("flash")))
     if not boards:
-        raise RigFileError(f"{path} names no boards", hint="add [[board]] tables")
+        raise RigFileError(f"{path} names no boards", hint="add a board table per board")
     if len({b.name for b in boards}) != len(boards):
         raise RigFileError(f"{path}: board names must be unique")
     model = file("model")

@@ -150,3 +150,26 @@ def test_rig_file_runs_every_board_in_parallel_and_merges_the_reports(tmp_path: 
             blocked = run_rig_file(again)
         assert blocked.boards[0].error is not None and "in use by pid" in blocked.boards[0].error
 
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "does not exist"),
+    ("[rig\n", "is not valid TOML"),
+    ('[rig]\nmodel = "m.tflite"\n', "names no boards"),
+    ('[rig]\ndata = "d.npz"\n[[board]]\nport = "/dev/null"\n', "the rig table has no model"),
+    ('[rig]\nmodel = "nope.tflite"\ndata = "d.npz"\n[[board]]\nport = "/dev/null"\n',
+     "nope.tflite does not exist"),
+    ('[rig]\nmodel = "m.tflite"\ndata = "d.npz"\n[[board]]\nname = "x"\n',
+     "needs port, url or usb"),
+])
+def test_rig_file_errors_are_one_line(tmp_path: Path, content: str | None,
+                                      message: str) -> None:
+    (tmp_path / "m.tflite").write_bytes((SINE / "sine_int8.tflite").read_bytes())
+    (tmp_path / "d.npz").write_bytes((SINE / "validation.npz").read_bytes())
+    rig = tmp_path / "rig.toml"
+    if content is not None:
+        rig.write_text(content)
+    result = subprocess.run([sys.executable, "-m", "tinyrig", "rig", "run", str(rig)],
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -23,8 +23,8 @@
 #ifndef TINYRIG_PRESERVE_TENSORS
 #define TINYRIG_PRESERVE_TENSORS 0
 #endif
-// TINYRIG_PERTURB_OP=k (tests of the layer diff only): after op k runs, its first output's
-// first byte is incremented, so every later op diverges from the host reference from k on.
+// TINYRIG_PERTURB_OP=k (tests of the layer diff only): after op k runs, bit 6 of every byte of
+// its first output is flipped, so the model diverges from the host reference from op k on.
 #if defined(TINYRIG_PERTURB_OP) && !TINYRIG_PRESERVE_TENSORS
 #error "TINYRIG_PERTURB_OP needs TINYRIG_PRESERVE_TENSORS (debug runner firmware)"
 #endif
@@ -222,7 +222,12 @@ void PerturbAfterOp(uint32_t op_index) {
   const auto* outputs = ops->Get(op_index)->outputs();
   if (outputs == nullptr || outputs->size() == 0) return;
   TfLiteEvalTensor* out = g_interpreter->GetTensor(outputs->Get(0));
-  if (out != nullptr && out->data.raw != nullptr) out->data.uint8[0] += 1;
+  size_t bytes = 0;
+  if (out == nullptr || out->data.raw == nullptr ||
+      tflite::TfLiteEvalTensorByteLength(out, &bytes) != kTfLiteOk) {
+    return;
+  }
+  for (size_t i = 0; i < bytes; ++i) out->data.uint8[i] ^= 0x40;
 }
 }  // namespace
 #endif
