@@ -7,6 +7,7 @@ reach an emulated board over ``rfc2217://``; also handy to share a board on a LA
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 import threading
@@ -14,6 +15,24 @@ from types import TracebackType
 
 import serial
 import serial.rfc2217
+
+
+class _Lenient:
+    """The port as PortManager sees it: modem lines a pty does not have read as False, and
+    setting them is ignored (an emulated board's UART is a pty)."""
+
+    def __init__(self, port: serial.SerialBase) -> None:
+        object.__setattr__(self, "_port", port)
+
+    def __getattr__(self, name: str) -> object:
+        try:
+            return getattr(self._port, name)
+        except (OSError, serial.SerialException):
+            return False
+
+    def __setattr__(self, name: str, value: object) -> None:
+        with contextlib.suppress(OSError, serial.SerialException):
+            setattr(self._port, name, value)
 
 
 class Rfc2217Server:
@@ -54,7 +73,7 @@ class Rfc2217Server:
                     connection.sendall(data)
 
         writer = _Writer()
-        manager = serial.rfc2217.PortManager(port, writer)
+        manager = serial.rfc2217.PortManager(_Lenient(port), writer)
         done = threading.Event()
 
         def to_client() -> None:
