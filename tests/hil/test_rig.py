@@ -129,7 +129,7 @@ def test_rig_file_runs_every_board_in_parallel_and_merges_the_reports(tmp_path: 
         assert any(n.startswith("pty-board") for n in names)
         assert any(n.startswith("remote-board") for n in names)
         log = (tmp_path / "out" / "suites.log").read_text()
-        assert "8 passed" in log and "created: 2/2 workers" in log
+        assert "8 passed" in log and "bringing up nodes" in log  # pytest-xdist workers
         assert (tmp_path / "out" / "index.html").read_text().count("PASS") == 2
 
         # Again, without suites: nothing to upload; a board locked elsewhere waits its turn.

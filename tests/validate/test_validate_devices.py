@@ -20,6 +20,10 @@ pytestmark = pytest.mark.slow
 MODELS = [*EXAMPLES, *sorted(SHARED_MODELS.glob("*.tflite"))]
 # Few samples per model: CI time. person_detect moves 9 KB per sample over QEMU's UART.
 SAMPLES = {"person_detect.tflite": 2}
+# Found by this test: on the Cortex-M build (CMSIS-NN kernels) the int8 LSTM kernel rounds
+# differently from TFLM's reference kernel that the host runs, on some inputs (2 of these 6,
+# by up to 9 steps). validate must report it as a bit-exactness failure with a small error.
+KERNEL_GAPS = {("qemu", "trained_lstm_int8.tflite")}
 
 
 @pytest.fixture(scope="module", params=["native", "qemu"])
@@ -43,9 +47,15 @@ def test_every_model_is_bit_exact_with_the_host(device: RemoteDevice, model: Pat
     assert report.complete and report.samples == count
     main = report.comparison("device", "tflm")
     assert main is not None
-    assert [m.exact for m in main.outputs] == [count] * len(report.outputs)
-    assert all(m.steps_max in (0, None) and m.max_abs == 0.0 for m in main.outputs)
-    assert report.passed and report.exit_code == 0
+    if (device.url, model.name) in KERNEL_GAPS:
+        assert report.exit_code == 4 and not report.passed
+        m = main.outputs[0]
+        assert 0 < count - m.exact < count
+        assert m.steps_max is not None and 0 < m.steps_max <= 16 and m.cosine > 0.999
+    else:
+        assert [m.exact for m in main.outputs] == [count] * len(report.outputs)
+        assert all(m.steps_max in (0, None) and m.max_abs == 0.0 for m in main.outputs)
+        assert report.passed and report.exit_code == 0
     assert report.latency is not None and report.latency.samples == count
     # The files: what the report says, and the replay archive holds every side's outputs.
     saved = json.loads(Path(report.files["json"]).read_text())
