@@ -175,3 +175,10 @@ def test_ctrl_c_keeps_the_finished_part(tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["samples"] == 3 and saved["error"] == "interrupted"
     assert saved["labels"]["device"]["mae"] is not None  # sine: regression against targets
+    # The run.npz replays exactly the finished part, on the host TFLM this time.
+    replay = _cli("--device", "sim", "--model", str(model), "--data",
+                  str(tmp_path / "run.npz"), "--json")
+    assert replay.returncode == 0, replay.stderr
+    replayed = json.loads(replay.stdout)
+    assert replayed["samples"] == 3
+    assert replayed["labels"]["device"]["mae"] == saved["labels"]["device"]["mae"]

@@ -63,8 +63,9 @@ def load_arrays(path: Path, *, inputs: int = 1) -> tuple[list[Array], Array | No
     """The arrays of a data set (one per model input, samples along axis 0) and the labels it
     holds, if any.
 
-    ``.npz``: ``x`` (one input) or ``x0``, ``x1``, ... (several), labels ``y``; without those
-    names, the arrays in order (labels excepted). ``.npy``: one input. A directory: its ``.npy``
+    ``.npz``: ``x`` (one input) or ``x0``, ``x1``, ... (several), labels ``y``; the
+    ``run.npz`` of an earlier run (``input0``, ...) replays its inputs; without those names,
+    the arrays in order (labels excepted). ``.npy``: one input. A directory: its ``.npy``
     files in name order, each one sample (or a batch) of a single-input model.
     """
     path = Path(path)
@@ -91,9 +92,10 @@ def load_arrays(path: Path, *, inputs: int = 1) -> tuple[list[Array], Array | No
     labels = next((content[k] for k in LABEL_KEYS if k in content), None)
     if inputs == 1 and "x" in content:
         return [content["x"]], labels
-    numbered = [f"x{i}" for i in range(inputs)]
-    if all(k in content for k in numbered):
-        return [content[k] for k in numbered], labels
+    for prefix in ("x", "input"):  # input0, input1...: a run.npz replayed
+        numbered = [f"{prefix}{i}" for i in range(inputs)]
+        if all(k in content for k in numbered):
+            return [content[k] for k in numbered], labels
     rest = [v for k, v in content.items() if k not in LABEL_KEYS]
     if not rest:
         raise DataError(f"data set {path} holds no input arrays (it has "
