@@ -24,11 +24,7 @@ class Comparison:
     a: str
     b: str
     outputs: list[OutputMetrics]
-
-    @property
-    def exact(self) -> int:
-        """Samples with every output bit-exact (by the strictest output)."""
-        return min((m.exact for m in self.outputs), default=0)
+    exact: int  # samples with every output bit-exact
 
 
 @dataclass(frozen=True)
