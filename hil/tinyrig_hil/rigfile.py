@@ -15,13 +15,15 @@ name = "nucleo-1"
 port = "/dev/ttyACM0"            # or url = "rfc2217://rig-host:4000",
                                  # or usb = "0483:374b" with serial = "0670FF48..."
 env = "nucleo-f446re"            # PlatformIO env (to build firmware when flashing)
-flash = "pio run -e {env} -t upload --upload-port {port}"   # optional; {elf} {port} {env}
+flash = "pyocd"                  # optional: a `tinyrig flash --via` method (default: the env's),
+                                 # or a command of your own with {elf} {port} {env}
 ```
 
 ``tinyrig rig run RIG.toml`` locks each board (:mod:`tinyrig_hil.locks`), makes it run the
 model — nothing when it already does (model id), an upload when its firmware takes models, else
-the ``flash`` command with firmware built for ``env`` — validates on all boards in parallel,
-runs the suites with pytest-xdist (one worker per board), and writes one merged report.
+``tinyrig flash`` (or the rig's own command) with firmware built for ``env`` — validates on all
+boards in parallel, runs the suites with pytest-xdist (one worker per board), and writes one
+merged report.
 """
 
 from __future__ import annotations
@@ -183,21 +185,27 @@ def _prepare(board: Board, model: Path) -> str:
         if Feature.MODEL_UPLOAD in info.features:
             device.client.upload_model(model.read_bytes(), wanted)
             return "uploaded"
-    if board.flash is None or board.env is None:
+    if board.env is None:
         raise DeviceError(f"{board.name} runs another model and its firmware takes no uploads",
-                          hint="flash the runner firmware, or give env and flash in the rig "
+                          hint="flash the runner firmware, or give env (and flash) in the rig "
                                "file")
-    from tinyrig.builder.firmware import build_firmware
-    from tinyrig.model.arena import measure_arena
+    if board.flash is not None and "{" in board.flash:  # a command of the rig's own
+        from tinyrig.builder.firmware import build_firmware
+        from tinyrig.model.arena import measure_arena
 
-    image = build_firmware(board.env, model, arena_bytes=measure_arena(model).arena_bytes)
-    command = board.flash.format(elf=image.elf, port=board.url, env=board.env)
-    done = subprocess.run(shlex.split(command), capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise DeviceError(f"{board.name}: flashing failed ({command})",
-                          hint=(done.stderr or done.stdout)[-300:] or None)
-    with open_device(board.url, model=model):
-        pass  # checks the model id now matches
+        image = build_firmware(board.env, model, arena_bytes=measure_arena(model).arena_bytes)
+        command = board.flash.format(elf=image.elf, port=board.url, env=board.env)
+        done = subprocess.run(shlex.split(command), capture_output=True, text=True,
+                              check=False)
+        if done.returncode != 0:
+            raise DeviceError(f"{board.name}: flashing failed ({command})",
+                              hint=(done.stderr or done.stdout)[-300:] or None)
+        with open_device(board.url, model=model):
+            pass  # checks the model id now matches
+    else:  # tinyrig flash: build, write, verify, reset, check the model id
+        from tinyrig.flash.api import flash
+
+        flash(board.env, model=model, via=board.flash, port=board.url)
     return "flashed"
 
 
