@@ -83,7 +83,9 @@ def render_layers(diff: LayerDiff) -> None:
                       _num(row.steps_max), _num(row.max_abs), _num(row.cosine, 6), style=style)
     console.print(table)
     first = diff.first
-    if first is None:
+    if diff.note:
+        console.print(f"[bold red]{diff.note}[/]", highlight=False)
+    elif first is None:
         console.print("[green]every op's output is bit-exact with the host TFLM[/]")
     else:
         console.print(f"[bold red]first op that differs: #{first.index} {first.op}[/] (tensor "

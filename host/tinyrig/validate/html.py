@@ -158,6 +158,8 @@ def _layers(layers: LayerDiff) -> str:
             f"steps, max abs {_fmt(first.max_abs)}, RMSE {_fmt(first.rmse)}</p>"
             if first is not None else
             '<p class="pass">Every intermediate tensor is bit-exact with the host TFLM.</p>')
+    if layers.note:
+        head += f'<p class="fail">{escape(layers.note)}</p>'
     rows = [[str(r.index), escape(r.op), str(r.tensor), escape(r.name),
              "×".join(map(str, r.shape)), "yes" if r.exact else "no", _fmt(r.steps_max),
              _fmt(r.max_abs), _fmt(r.rmse), _fmt(r.cosine, 6)] for r in layers.rows]

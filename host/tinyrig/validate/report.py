@@ -65,6 +65,9 @@ class LayerDiff:
     sample: int
     rows: list[LayerRow]
     first_divergent: int | None
+    # Set when the sample differed during the run but is bit-exact rerun alone: the divergence
+    # depends on what ran before (state, memory left over from earlier invokes).
+    note: str | None = None
 
     @property
     def first(self) -> LayerRow | None:
