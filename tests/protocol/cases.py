@@ -24,10 +24,12 @@ from tinyrig.protocol import (
     TimeUnit,
     reply_type,
 )
+from tinyrig.protocol.tensor_read import ReadTensor, TensorChunk
 
 INFO = DeviceInfo(
     protocol_version=2, features=Feature.PROFILE, max_payload=4096, cpu_hz=25_000_000,
-    tick_hz=25_000_000, tick_unit=TimeUnit.TICKS, arena_size=2048, arena_used=1404, model_size=2704,
+    tick_hz=25_000_000, tick_unit=TimeUnit.TICKS, arena_size=2048, arena_used=1404,
+    model_size=2704,
     model_crc32=0x1A2B3C4D, model_id=bytes.fromhex("505ee4fa0011aabb"),
     model_status=ErrorCode.OK, firmware="0.1.0", board="mps2-an386", tflm="90b983c",
     inputs=(TensorSpec(TfLiteType.INT8, (1, 1), 0.02457300014793873, -128, 1),),
@@ -65,5 +67,9 @@ def golden_frames() -> dict[str, Frame]:
         "boot": Frame(MessageType.BOOT, 0, bytes([0])),
         "link_test": Frame(MessageType.LINK_TEST, 13, (65536).to_bytes(4, "little")),
         "arena_limit": Frame(MessageType.ARENA_LIMIT, 14, (1040).to_bytes(4, "little")),
-        "invoke_delay": Frame(MessageType.INVOKE_DELAY, 15, (2600).to_bytes(4, "little")),
+        "read_tensor": Frame(MessageType.READ_TENSOR, 15, ReadTensor(7, 0, 4096).encode()),
+        "read_tensor_reply": Frame(reply_type(MessageType.READ_TENSOR), 15,
+                                   TensorChunk(TfLiteType.INT8, (1, 4), 4,
+                                               bytes([0x80, 0xFF, 0x00, 0x7F])).encode()),
+        "invoke_delay": Frame(MessageType.INVOKE_DELAY, 16, (2600).to_bytes(4, "little")),
     }

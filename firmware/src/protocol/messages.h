@@ -24,6 +24,7 @@ namespace tinyrig {
   REQUEST(Profile, 0x14, kSession)           \
   REQUEST(Stats, 0x15, kSession)             \
   REQUEST(Reset, 0x16, kSession)             \
+  REQUEST(ReadTensor, 0x17, kSession)        \
   REQUEST(ModelBegin, 0x20, kSession)        \
   REQUEST(ModelChunk, 0x21, kSession)        \
   REQUEST(ModelCommit, 0x22, kSession)       \
