@@ -22,6 +22,10 @@ class TinyrigError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def details(self) -> list[str]:
+        """Lines shown after the message and hint (e.g. a compiler's errors); none here."""
+        return []
+
 
 class MissingExtraError(TinyrigError):
     """An optional dependency group is not installed."""
