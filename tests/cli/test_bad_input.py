@@ -125,6 +125,10 @@ ROWS = [
         "--input {dir}/x.npy --json", 1, r"no device at socket://127\.0\.0\.1:9"),
     row("run-sim-arena-too-small", "run --device sim --model {hw} --input {dir}/x.npy "
         "--arena 16", 1, r"16-byte arena is too small for this model"),
+    row("run-native-arena-below-floor", "run --device native --arena 16 --model {hw} "
+        "--input {dir}/x.npy", 1,
+        r"an arena of 16 B is below the [\d,]+ B that TFLM's own allocator objects take on "
+        r"native", needs="native"),
     # The first case: the firmware's model did not load; say so, not "0 inputs".
     row("run-qemu-arena-too-small", f"run --device qemu --arena {QEMU_TOO_SMALL_ARENA} "
         "--model {hw} --input {dir}/x.npy", 1,

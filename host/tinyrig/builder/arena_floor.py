@@ -22,7 +22,7 @@ from tinyrig.builder.errors import ArenaBelowFloorError
 FLOOR_TFLM_COMMIT: Final = "90b983c"
 SMALLEST_USABLE_ARENA: Final[dict[str, int]] = {
     "tinyrig-native": 252,  # x86-64: 64-bit pointers
-    "tinyrig-mps2": 0,  # Cortex-M: 32-bit pointers
+    "tinyrig-mps2": 140,  # Cortex-M: 32-bit pointers
 }
 
 
