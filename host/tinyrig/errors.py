@@ -23,7 +23,11 @@ class TinyrigError(Exception):
         return self.message
 
     def details(self) -> list[str]:
-        """Lines shown after the message and hint (e.g. a compiler's errors); none here."""
+        """Lines shown after the message and hint (e.g. a compiler's errors): by default the
+        last lines of a ``log`` attribute (a tool's output), if the error has one."""
+        log = getattr(self, "log", None)
+        if isinstance(log, str) and log.strip():
+            return log.strip().splitlines()[-12:]
         return []
 
 
