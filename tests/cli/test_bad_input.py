@@ -143,8 +143,33 @@ ROWS = [
     row("info-unknown-url", "info --device nosuch://x --json", 1,
         r"cannot open nosuch://x: invalid URL"),
     row("info-qemu-without-model", "info --device qemu", 1, r"device 'qemu' needs a model"),
+    row("info-auto-without-board", "info --device auto", 1,
+        r"no board with a known USB id is attached \(auto\)"),
     # ports has no input to get wrong; an unknown option is click's usage error
     row("ports-unknown-option", "ports --jsn", 2, r"No such option: --jsn"),
+    # flash
+    row("flash-unknown-target", "flash --target nosuch --model {hw}", 1,
+        r"unknown firmware target 'nosuch'"),
+    row("flash-missing-image", "flash --target qemu-m4 --image {dir}/nope.elf", 1,
+        r"image .*nope\.elf does not exist"),
+    row("flash-corrupt-model", "flash --target qemu-m4 --model {dir}/truncated.tflite --json", 1,
+        r"truncated or corrupt model"),
+    row("flash-unknown-method", "flash --target qemu-m4 --model {hw} --via bogus", 1,
+        r"unknown flash method 'bogus'"),
+    row("flash-arena-below-floor", "flash --target qemu-m4 --model {hw} --arena 16", 1,
+        r"an arena of 16 B is below the [\d,]+ B that TFLM's own allocator objects take"),
+    row("flash-nothing-to-flash", "flash --target qemu-m4", 1,
+        r"give exactly one of --model or --image"),
+    # devices
+    row("devices-unknown-option", "devices --jsn", 2, r"No such option: --jsn"),
+    # plan
+    row("plan-truncated", "plan {dir}/truncated.tflite", 1, r"truncated or corrupt model"),
+    row("plan-not-a-model-json", "plan {dir}/notes.tflite --json", 1, r"not a TFLite model"),
+    row("plan-zero-time-limit", "plan {hw} --time-limit 0", 2,
+        r"Invalid value for '--time-limit'"),
+    # bench
+    row("bench-unwritable-out", "bench --quick --json --out /proc/tinyrig-bench", 1,
+        r"cannot write the results to /proc/tinyrig-bench"),
 ]
 
 
