@@ -167,6 +167,18 @@ ROWS = [
     row("plan-not-a-model-json", "plan {dir}/notes.tflite --json", 1, r"not a TFLite model"),
     row("plan-zero-time-limit", "plan {hw} --time-limit 0", 2,
         r"Invalid value for '--time-limit'"),
+    # validate, debug-layers, rig
+    row("validate-missing-data", "validate --device sim --model {hw} --data {dir}/nope.npz", 1,
+        r"data set .*nope\.npz does not exist"),
+    row("validate-corrupt-model", "validate --device sim --model {dir}/truncated.tflite "
+        "--data {dir}/x.npy", 1, r"truncated or corrupt model"),
+    row("validate-unreadable-data-json", "validate --device sim --model {hw} "
+        "--data {dir}/garbage.npy --json", 1,
+        r"data set .*garbage\.npy is not a readable \.npy/\.npz file"),
+    row("debug-layers-missing-data", "debug-layers --device sim --model {hw} "
+        "--data {dir}/nope.npz", 1, r"data set .*nope\.npz does not exist"),
+    row("rig-missing-file", "rig run {dir}/nope.toml", 1, r"rig file .*nope\.toml does not exist"),
+    row("rig-not-toml", "rig run {dir}/bad.toml", 1, r"rig file .*bad\.toml is not valid TOML"),
     # bench
     row("bench-unwritable-out", "bench --quick --json --out /proc/tinyrig-bench", 1,
         r"cannot write the results to /proc/tinyrig-bench"),
@@ -185,6 +197,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     np.save(folder / "wrongshape.npy", np.zeros((3, 2), dtype=np.int8))
     np.save(folder / "float.npy", np.zeros((4,), dtype=np.float32))
     (folder / "garbage.npy").write_bytes(b"\x93NUMPY garbage")
+    (folder / "bad.toml").write_text("not toml [[[\n")
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -235,4 +248,5 @@ def test_every_command_has_a_row() -> None:
     _register()
     commands = {c.name or (c.callback.__name__ if c.callback else "")
                 for c in app.registered_commands}
+    commands |= {g.name or "" for g in app.registered_groups}
     assert commands - {r.args[0] for r in ROWS} == set()

@@ -18,7 +18,7 @@ from typing import Final
 
 from tinyrig.device.base import Device
 from tinyrig.device.errors import ArenaTooSmallError, DeviceRejectedError, ModelNotLoadedError
-from tinyrig.device.open import RUNNER_SUFFIX
+from tinyrig.device.open import DEBUG_SUFFIX, RUNNER_SUFFIX
 from tinyrig.device.remote import RemoteDevice
 from tinyrig.errors import TinyrigError
 from tinyrig.protocol import ErrorCode
@@ -30,6 +30,15 @@ _MEANING: Final[dict[ErrorCode, str]] = {
     ErrorCode.MODEL_TOO_LARGE: "the model is larger than the firmware's model slot",
     ErrorCode.MODEL_CRC_MISMATCH: "the uploaded model arrived corrupted",
 }
+
+
+def _base_target(target: str | None) -> str | None:
+    """The per-model target of a runner or debug-runner target (qemu-m4-runner -> qemu-m4)."""
+    return target.removesuffix(RUNNER_SUFFIX).removesuffix(DEBUG_SUFFIX) if target else None
+
+
+def _takes_uploads(target: str | None) -> bool:
+    return target is not None and target.endswith((RUNNER_SUFFIX, DEBUG_SUFFIX))
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,7 @@ def _arena_error(device: RemoteDevice, detail: str, needed: int | None, *, model
                  target: str | None) -> ArenaTooSmallError:
     info = device.info()
     arena = info.arena_size
-    base = target.removesuffix(RUNNER_SUFFIX) if target else None
+    base = _base_target(target)
     where = device.url if device.board is not None else "qemu"
     need = arena_need(model, info.model_id, base, where)
     if need is not None and need.bytes <= arena:
@@ -113,9 +122,9 @@ def _arena_error(device: RemoteDevice, detail: str, needed: int | None, *, model
     if size is not None:
         rebuild = (f"tinyrig build --target {base or 'TARGET'} --model {_placeholder(model)} "
                    f"--arena {size}")
-        if device.board is not None and target is not None and target.endswith(RUNNER_SUFFIX):
-            hint = (f"rerun without --runner and with --arena {size} (builds firmware for the "
-                    f"model), or `{rebuild}`")
+        if device.board is not None and _takes_uploads(target):
+            hint = (f"rerun with --arena {size} on firmware built for the model instead of the "
+                    f"runner (no --runner), or `{rebuild}`")
         elif device.board is not None:
             hint = (f"rerun with --arena {size} (rebuilds the emulated firmware), or `{rebuild}`")
         else:
@@ -132,7 +141,7 @@ def _arena_error(device: RemoteDevice, detail: str, needed: int | None, *, model
 
 
 def _fix(status: ErrorCode, model: Path | None, target: str | None) -> str:
-    base = target.removesuffix(RUNNER_SUFFIX) if target else "TARGET"
+    base = _base_target(target) or "TARGET"
     name = _placeholder(model)
     if status == ErrorCode.NO_MODEL:
         return (f"flash firmware built with the model (`tinyrig build --target {base} --model "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tinyrig import TFLM_COMMIT
 from tinyrig.device.errors import DeviceError
-from tinyrig.device.open import RUNNER_SUFFIX, build_target, open_device
+from tinyrig.device.open import DEBUG_SUFFIX, RUNNER_SUFFIX, build_target, open_device
 from tinyrig.device.remote import RemoteDevice
 from tinyrig.errors import TinyrigError
 from tinyrig.model.flatbuffer import load_model
@@ -104,7 +104,7 @@ def known_target_minimum(model_sha256: str, target: str) -> TargetArenaReport | 
     """The last on-device measurement of the model whose SHA-256 starts with ``model_sha256``
     (a device's 8-byte model id is enough) on ``target`` (its runner flavour counts as the
     target), made with the pinned TFLM; None if it was never measured."""
-    target = target.removesuffix(RUNNER_SUFFIX)
+    target = target.removesuffix(RUNNER_SUFFIX).removesuffix(DEBUG_SUFFIX)
     folder = cache_dir() / "arena-target"
     for path in sorted(folder.glob(f"{model_sha256}*-{target}.json")):
         if path.name[64:] != f"-{target}.json":  # "<sha256>-<target>.json" exactly
