@@ -121,10 +121,12 @@ void ModelRunner::ObserveLoadMessage(const char* message) {
   }
 }
 
-void ModelRunner::Reject(Status status) {
+void ModelRunner::Reject(Status status, const char* detail) {
   if (g_interpreter != nullptr && status_ == Status::OK) g_interpreter->~MicroInterpreter();
   g_interpreter = nullptr;
   status_ = status;
+  std::strncpy(load_detail_, detail, sizeof(load_detail_) - 1);
+  load_detail_[sizeof(load_detail_) - 1] = '\0';
   profiler_.Clear();
 }
 

@@ -37,8 +37,8 @@ class ModelRunner {
   void Unload();
 
   // Destroys the interpreter of a loaded model the caller cannot serve (its INFO does not fit a
-  // reply): status() becomes `status`; model_data()/model_id() stay for INFO.
-  void Reject(Status status);
+  // reply): status() becomes `status`, load_detail() `detail`; model_data()/model_id() stay.
+  void Reject(Status status, const char* detail);
 
   Status status() const { return status_; }
   // The first TFLM error message of the last failed Load() ("" if none), e.g. the missing op.
