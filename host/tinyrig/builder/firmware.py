@@ -23,18 +23,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol
 
 from tinyrig import TFLM_COMMIT
 from tinyrig.builder.errors import BuildError, BuildFailedError, ToolchainMissingError
+from tinyrig.builder.kernels import library_sources, model_sources
 from tinyrig.builder.platformio import ensure_core, pio_environment, pio_executable
 from tinyrig.builder.tflm import tflm_tree
 from tinyrig.paths import cache_dir, project_dir
+from tinyrig.system_packages import install_hint
 
-_ARM_APT: Final = (
-    "sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
-    "libstdc++-arm-none-eabi-newlib"
-)
 _LOG_TAIL_LINES: Final = 40
 _STAMP: Final = "tinyrig-image.json"
 # What `pio run` reads from firmware/ (not fuzz/ or tests/, which have their own outputs).
@@ -90,9 +88,9 @@ class ProgressCallback(Protocol):
 def _toolchain_for(target: str, platform: str) -> Toolchain:
     if "tinyrig-mps2" in platform:
         return Toolchain(("arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-gcc-ar"),
-                         _ARM_APT, library="libc_nano.a")
+                         install_hint("arm"), library="libc_nano.a")
     if "tinyrig-native" in platform:
-        return Toolchain(("gcc", "g++"), "sudo apt-get install g++")
+        return Toolchain(("gcc", "g++"), install_hint("core"))
     raise BuildError(f"target {target!r} uses an unknown platform {platform!r}")
 
 
@@ -201,18 +199,17 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _export(model_path: Path, out_dir: Path, arena_bytes: int) -> str:
-    """Export the model sources; returns the model's SHA-256."""
+def _export(model_path: Path, out_dir: Path, arena_bytes: int) -> tuple[str, tuple[str, ...]]:
+    """Export the model sources; returns the model's SHA-256 and its resolver methods."""
     from tinyrig.model.export import export_model
 
-    return export_model(model_path, out_dir, arena_bytes=arena_bytes).sha256
+    result = export_model(model_path, out_dir, arena_bytes=arena_bytes)
+    return result.sha256, result.resolver_methods
 
 
-def _estimate_steps(tflm_root: Path, project: Path) -> int:
+def _estimate_steps(tflm_sources: int, project: Path) -> int:
     """Roughly how many Compiling/Archiving/Linking lines a clean build prints."""
-    sources = sum(1 for top in ("tensorflow", "signal") for _ in (tflm_root / top).rglob("*.cc"))
-    sources += sum(1 for _ in (tflm_root / "third_party" / "cmsis_nn").rglob("*.c"))
-    sources += sum(1 for _ in (project / "firmware" / "src").rglob("*.cc"))
+    sources = tflm_sources + sum(1 for _ in (project / "firmware" / "src").rglob("*.cc"))
     return sources + 2 + 4 + 1  # model sources, archives and indexes, link
 
 
@@ -244,9 +241,17 @@ def _run_pio(target: str, project: Path, env: dict[str, str],
                                hint="the end of the build log follows")
 
 
+TflmKernels = Literal["model", "all"]
+
+
 def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
-                   progress: ProgressCallback | None = None) -> FirmwareImage:
+                   progress: ProgressCallback | None = None,
+                   kernels: TflmKernels | None = None) -> FirmwareImage:
     """Build (or reuse) the firmware for ``target`` with ``model_path`` built in.
+
+    ``kernels`` chooses the TFLM sources: ``"model"`` compiles the TFLM core plus the kernels
+    the model's resolver registers (:func:`tinyrig.builder.kernels.model_sources`), ``"all"``
+    the whole library. Default: ``"all"`` for runner targets (every op), else ``"model"``.
 
     Raises ToolchainMissingError when the target's compiler or PlatformIO is not installed,
     BuildFailedError (with ``log``, the output tail) when compiling or linking fails, and the
@@ -264,10 +269,15 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
 
     model_path = Path(model_path)
     model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
-    image_arena = max(arena_bytes, runner_arena_bytes(target, project) or 0)
+    runner_arena = runner_arena_bytes(target, project)
+    image_arena = max(arena_bytes, runner_arena or 0)
+    if kernels is None:
+        kernels = "all" if runner_arena is not None else "model"
+    if kernels not in ("model", "all"):
+        raise BuildError(f"kernels must be 'model' or 'all', not {kernels!r}")
     key_source = json.dumps({
         "target": target, "model": model_sha, "arena": arena_bytes,
-        "firmware": firmware_sources_hash(project), "tflm": TFLM_COMMIT,
+        "firmware": firmware_sources_hash(project), "tflm": TFLM_COMMIT, "kernels": kernels,
     }, sort_keys=True)
     key = hashlib.sha256(key_source.encode()).hexdigest()
     build_dir = cache_dir() / "firmware" / f"{target}-{key[:20]}"
@@ -284,7 +294,7 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
             return FirmwareImage(target=target, elf=elf, flash_bytes=flash, ram_bytes=ram,
                                  model_sha256=model_sha, arena_bytes=image_arena, cached=True)
         stamp.unlink(missing_ok=True)
-        exported_sha = _export(model_path, model_dir, arena_bytes)
+        exported_sha, methods = _export(model_path, model_dir, arena_bytes)
         tree = tflm_tree()
         core = ensure_core(project)
         env = pio_environment(core)
@@ -300,7 +310,12 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
             env["TINYRIG_TFLM_CMSIS_NN_DIR"] = str(tree.cmsis_nn_root)
         uses_cmsis_nn = "tinyrig-mps2" in platform and tree.cmsis_nn_root is not None
         root = tree.cmsis_nn_root if uses_cmsis_nn and tree.cmsis_nn_root else tree.root
-        _run_pio(target, project, env, progress, _estimate_steps(root, project))
+        sources = model_sources(root, methods) if kernels == "model" else library_sources(root)
+        listing = build_dir / "tflm_sources.txt"
+        listing.write_text("".join(f"{rel}\n" for rel in sources))
+        env["TINYRIG_TFLM_SOURCES"] = str(listing)
+        env["TINYRIG_TFLM_KERNELS"] = kernels
+        _run_pio(target, project, env, progress, _estimate_steps(len(sources), project))
         if not elf.is_file():
             raise BuildFailedError(f"building {target} produced no {elf.name}", log="")
         stamp.write_text(json.dumps({"key": key, "inputs": json.loads(key_source)}, indent=2))

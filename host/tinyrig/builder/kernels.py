@@ -1,0 +1,189 @@
+"""Which TFLM sources a model's firmware compiles: the core plus the kernels its resolver uses.
+
+Everything is derived from the TFLM tree itself, nothing is a hand-kept table:
+
+1. ``micro_mutable_op_resolver.h``: each ``Add*`` method names the ``Register_*`` functions it
+   calls (``AddFullyConnected`` -> ``Register_FULLY_CONNECTED``).
+2. The ``.cc`` defining ``Register_X() {`` is the kernel (``kernels/cmsis_nn/fully_connected.cc``
+   in the CMSIS-NN tree, ``kernels/fully_connected.cc`` in the reference one).
+3. Closure over quoted ``#include``\\ s: a header ``dir/x.h`` of the tree is implemented by
+   ``dir/x.cc`` (or ``.c``) and ``dir/x_common.cc`` when they exist (``conv.h`` ->
+   ``conv_common.cc``, ``lstm_eval.h`` -> ``lstm_eval.cc`` + ``lstm_eval_common.cc``,
+   ``signal/src/window.h`` -> ``signal/src/window.cc``).
+4. CMSIS-NN is C with one public function per file: every ``arm_*`` identifier a selected
+   source mentions pulls in the CMSIS-NN file defining it (at column 0, CMSIS-NN's style),
+   transitively.
+
+The core is every library source outside the kernel folders (interpreter, allocator, memory
+planner, flatbuffer parsing, ``kernels/internal``); it is always compiled. Over-approximating is
+harmless (the linker drops what is unused); missing a file fails the link, which the tests
+catch by building every example model for every target.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Final
+
+from tinyrig.builder.errors import BuildError
+
+# The folders the TFLM library is compiled from (relative to a create_tflm_tree.py output).
+LIBRARY_DIRS: Final = ("tensorflow", "signal", "third_party/cmsis_nn/Source")
+# Sources the firmware's HAL replaces (DebugLog, ticks) or that only tests use.
+PLATFORM_SOURCES: Final = (
+    "tensorflow/lite/micro/debug_log.cc",
+    "tensorflow/lite/micro/micro_time.cc",
+    "tensorflow/lite/micro/system_setup.cc",
+    "tensorflow/lite/micro/cortex_m_generic/",
+    "tensorflow/lite/micro/test_helpers.cc",
+    "tensorflow/lite/micro/test_helper_custom_ops.cc",
+    "tensorflow/lite/micro/fake_micro_context.cc",
+    "tensorflow/lite/micro/mock_micro_graph.cc",
+)
+# Folders whose sources are compiled only when something selected needs them.
+KERNEL_DIRS: Final = ("tensorflow/lite/micro/kernels/", "signal/", "third_party/cmsis_nn/Source/")
+RESOLVER_H: Final = "tensorflow/lite/micro/micro_mutable_op_resolver.h"
+CMSIS_NN_SOURCE: Final = "third_party/cmsis_nn/Source/"
+
+_SOURCE_SUFFIXES: Final = (".cc", ".c")
+_METHOD_RE: Final = re.compile(r"^  TfLiteStatus (Add\w+)\(", re.M)
+_REGISTER_RE: Final = re.compile(r"\b(Register_\w+)\s*\(")
+_INCLUDE_RE: Final = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+_ARM_TOKEN_RE: Final = re.compile(r"\b(arm_\w+)\b")
+# A C function definition at column 0: return type, then the name, then '('.
+_ARM_DEFINITION_RE: Final = re.compile(r"^[A-Za-z_][\w \t\*]*?\b(arm_\w+)\s*\(", re.M)
+_COMMENT_RE: Final = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+
+
+def _is_platform(rel: str) -> bool:
+    return any(rel == p or (p.endswith("/") and rel.startswith(p)) for p in PLATFORM_SOURCES)
+
+
+def library_sources(root: Path) -> list[str]:
+    """Every source of the whole TFLM library (what the runner firmware compiles), sorted."""
+    found: list[str] = []
+    for top in LIBRARY_DIRS:
+        for path in (root / top).rglob("*"):
+            if path.suffix in _SOURCE_SUFFIXES and path.is_file():
+                rel = path.relative_to(root).as_posix()
+                if not _is_platform(rel):
+                    found.append(rel)
+    return sorted(found)
+
+
+def core_sources(root: Path) -> list[str]:
+    """The library sources every model needs (outside the kernel folders)."""
+    return [rel for rel in library_sources(root) if not rel.startswith(KERNEL_DIRS)]
+
+
+@lru_cache(maxsize=None)
+def _text(path: Path) -> str:
+    return _COMMENT_RE.sub(" ", path.read_text(errors="replace"))
+
+
+def resolver_registrations(root: Path) -> dict[str, tuple[str, ...]]:
+    """``MicroMutableOpResolver`` method -> the ``Register_*`` functions it calls."""
+    text = (root / RESOLVER_H).read_text()
+    text = text.split("\n private:", 1)[0]
+    starts = list(_METHOD_RE.finditer(text))
+    table: dict[str, tuple[str, ...]] = {}
+    for match, after in zip(starts, [*starts[1:], None], strict=True):
+        body = text[match.start():after.start() if after else len(text)]
+        table[match[1]] = tuple(dict.fromkeys(_REGISTER_RE.findall(body)))
+    return table
+
+
+class _Index:
+    """Lookups over one tree: which source defines a registration, implements a header."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.sources = library_sources(root)
+        self.source_set = set(self.sources)
+        self._cmsis: dict[str, str] | None = None
+
+    def kernel_defining(self, registration: str) -> str:
+        pattern = re.compile(rf"\b{registration}\s*\(\s*\)\s*\{{")
+        for rel in self.sources:
+            if rel.startswith(KERNEL_DIRS) and pattern.search(_text(self.root / rel)):
+                return rel
+        raise BuildError(f"no source of the TFLM tree {self.root} defines {registration}()",
+                         hint="the tree does not match the pinned TFLM; check TINYRIG_TFLM_SOURCE")
+
+    def cmsis_definitions(self) -> dict[str, str]:
+        """CMSIS-NN function name -> the source defining it."""
+        if self._cmsis is None:
+            table: dict[str, str] = {}
+            for rel in self.sources:
+                if rel.startswith(CMSIS_NN_SOURCE):
+                    table.setdefault(Path(rel).stem, rel)
+                    for name in _ARM_DEFINITION_RE.findall(_text(self.root / rel)):
+                        table.setdefault(name, rel)
+            self._cmsis = table
+        return self._cmsis
+
+    def resolve_include(self, name: str, includer: Path) -> Path | None:
+        for base in (self.root, includer.parent):
+            candidate = base / name
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def implementations(self, header: Path) -> list[str]:
+        rel = header.relative_to(self.root).with_suffix("")
+        stem = rel.as_posix()
+        candidates = [f"{stem}.cc", f"{stem}.c", f"{stem}_common.cc"]
+        return [c for c in candidates if c in self.source_set]
+
+
+def _closure(index: _Index, start: Iterable[str]) -> set[str]:
+    selected: set[str] = set()
+    pending = list(start)
+    seen_headers: set[Path] = set()
+    cmsis = index.cmsis_definitions()
+    while pending:
+        rel = pending.pop()
+        if rel in selected:
+            continue
+        selected.add(rel)
+        text = _text(index.root / rel)
+        if "cmsis_nn" in rel:
+            for token in set(_ARM_TOKEN_RE.findall(text)):
+                found = cmsis.get(token)
+                if found is not None and found not in selected:
+                    pending.append(found)
+        # Headers, transitively: each one's implementation joins the selection.
+        headers = [index.resolve_include(n, index.root / rel) for n in _INCLUDE_RE.findall(text)]
+        stack = [h for h in headers if h is not None]
+        while stack:
+            header = stack.pop()
+            if header in seen_headers or not header.is_relative_to(index.root):
+                continue
+            seen_headers.add(header)
+            pending.extend(index.implementations(header))
+            if header.suffix == ".h":
+                htext = _text(header)
+                stack.extend(h for h in (index.resolve_include(n, header)
+                                         for n in _INCLUDE_RE.findall(htext)) if h is not None)
+    return selected
+
+
+def model_sources(root: Path, resolver_methods: Iterable[str]) -> list[str]:
+    """The TFLM sources a firmware registering ``resolver_methods`` compiles, sorted.
+
+    Raises BuildError for a method the tree's resolver lacks or a registration no source
+    defines (a tree that does not match the pinned TFLM).
+    """
+    root = root.resolve()
+    table = resolver_registrations(root)
+    index = _Index(root)
+    start = list(core_sources(root))
+    for method in resolver_methods:
+        if method not in table:
+            raise BuildError(f"MicroMutableOpResolver of {root} has no {method}()",
+                             hint="the tree does not match the pinned TFLM")
+        start += [index.kernel_defining(reg) for reg in table[method]]
+    return sorted(_closure(index, start))
