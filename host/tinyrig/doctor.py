@@ -14,6 +14,7 @@ libFuzzer builds ``make test`` runs).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import grp
 import importlib.resources
 import importlib.util
@@ -209,7 +210,7 @@ def _target_checks(target: str, platform: str, board: str | None,
     for package in system_packages():
         if package.group in _package_groups(target, platform):
             checks.append((f"apt:{package.name}",
-                           lambda p=package: _package_check(p.name, p.purpose)))
+                           functools.partial(_package_check, package.name, package.purpose)))
     if target == "fuzz":
         checks.append(("clang++", lambda: _program_check("clang++", "libFuzzer builds",
                                                          install_hint("fuzz"))))
@@ -286,7 +287,8 @@ def run_doctor(targets: Iterable[str] | None = None, project: Path | None = None
     wanted = tuple(dict.fromkeys(targets)) if targets else tuple(known)
     unknown = [t for t in wanted if t not in known]
     if unknown:
-        raise DoctorError(f"unknown target {', '.join(unknown)}", hint=f"one of: {', '.join(known)}")
+        raise DoctorError(f"unknown target {', '.join(unknown)}",
+                          hint=f"one of: {', '.join(known)}")
     results: dict[str, Check] = {}  # in first-seen order
     needed_by: dict[str, list[str]] = {}
     for target in wanted:

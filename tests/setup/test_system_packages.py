@@ -6,6 +6,7 @@ import os
 import re
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,7 @@ def test_dpkg_sees_installed_and_missing_packages() -> None:
     assert not is_installed(FAKE)
 
 
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=False,
                           env={**os.environ, **(env or {})})
 
@@ -130,3 +131,21 @@ def test_readme_points_at_the_list() -> None:
     assert "tinyrig doctor" in readme
     for name in packages_in(*DEMO_GROUPS):
         assert f"`{name}`" in readme, name
+
+
+def test_ruff_and_mypy_cover_every_python_file() -> None:
+    """No folder of the package or the tests escapes the linters (ruff's default excludes
+    once hid a folder named build)."""
+    import shutil
+    import tomllib
+
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    listed = subprocess.run([ruff, "check", "--show-files", "host", "hil", "tests", "tools",
+                             "bench", "models"], capture_output=True, text=True, check=True,
+                            cwd=REPO).stdout
+    checked = {Path(line.strip()).resolve() for line in listed.splitlines() if line.strip()}
+    every = {p.resolve() for top in ("host", "hil", "tests", "tools", "bench", "models")
+             for p in (REPO / top).rglob("*.py") if "__pycache__" not in p.parts}
+    assert sorted(str(p) for p in every - checked) == []
+    mypy_files = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mypy"]["files"]
+    assert {"host", "hil", "tests", "tools", "bench"} <= set(mypy_files)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Final
 
@@ -79,7 +79,7 @@ def core_sources(root: Path) -> list[str]:
     return [rel for rel in library_sources(root) if not rel.startswith(KERNEL_DIRS)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _text(path: Path) -> str:
     return _COMMENT_RE.sub(" ", path.read_text(errors="replace"))
 
