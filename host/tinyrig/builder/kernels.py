@@ -51,6 +51,7 @@ CMSIS_NN_SOURCE: Final = "third_party/cmsis_nn/Source/"
 _SOURCE_SUFFIXES: Final = (".cc", ".c")
 _METHOD_RE: Final = re.compile(r"^  TfLiteStatus (Add\w+)\(", re.M)
 _REGISTER_RE: Final = re.compile(r"\b(Register_\w+)\s*\(")
+_REGISTER_DEFINITION_RE: Final = re.compile(r"\b(Register_\w+)\s*\(\s*\)\s*\{")
 _INCLUDE_RE: Final = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 _ARM_TOKEN_RE: Final = re.compile(r"\b(arm_\w+)\b")
 # A C function definition at column 0: return type, then the name, then '('.
@@ -104,12 +105,17 @@ class _Index:
         self.sources = library_sources(root)
         self.source_set = set(self.sources)
         self._cmsis: dict[str, str] | None = None
+        self._registrations: dict[str, str] = {}
+        self._deps: dict[str, set[str]] = {}
+        self._header_includes: dict[Path, list[Path]] = {}
+        for rel in self.sources:
+            if rel.startswith(KERNEL_DIRS):
+                for name in _REGISTER_DEFINITION_RE.findall(_text(root / rel)):
+                    self._registrations.setdefault(name, rel)
 
     def kernel_defining(self, registration: str) -> str:
-        pattern = re.compile(rf"\b{registration}\s*\(\s*\)\s*\{{")
-        for rel in self.sources:
-            if rel.startswith(KERNEL_DIRS) and pattern.search(_text(self.root / rel)):
-                return rel
+        if registration in self._registrations:
+            return self._registrations[registration]
         raise BuildError(f"no source of the TFLM tree {self.root} defines {registration}()",
                          hint="the tree does not match the pinned TFLM; check TINYRIG_TFLM_SOURCE")
 
@@ -132,6 +138,40 @@ class _Index:
                 return candidate
         return None
 
+    def includes(self, path: Path) -> list[Path]:
+        """The headers of the tree ``path`` includes (quoted includes only)."""
+        found = (self.resolve_include(n, path) for n in _INCLUDE_RE.findall(_text(path)))
+        return [h for h in found if h is not None and h.is_relative_to(self.root)]
+
+    def source_deps(self, rel: str) -> set[str]:
+        """The sources ``rel`` needs directly: the implementations of every header it includes
+        (transitively through headers) and, for CMSIS-NN code, the files defining the
+        ``arm_*`` functions it names."""
+        if rel in self._deps:
+            return self._deps[rel]
+        deps: set[str] = set()
+        if "cmsis_nn" in rel:
+            cmsis = self.cmsis_definitions()
+            deps.update(found for token in set(_ARM_TOKEN_RE.findall(_text(self.root / rel)))
+                        if (found := cmsis.get(token)) is not None)
+        for header in self._headers_closure(self.root / rel):
+            deps.update(self.implementations(header))
+        deps.discard(rel)
+        self._deps[rel] = deps
+        return deps
+
+    def _headers_closure(self, path: Path) -> set[Path]:
+        seen: set[Path] = set()
+        stack = self.includes(path)
+        while stack:
+            header = stack.pop()
+            if header not in seen:
+                seen.add(header)
+                if header not in self._header_includes:
+                    self._header_includes[header] = self.includes(header)
+                stack.extend(self._header_includes[header])
+        return seen
+
     def implementations(self, header: Path) -> list[str]:
         rel = header.relative_to(self.root).with_suffix("")
         stem = rel.as_posix()
@@ -139,35 +179,19 @@ class _Index:
         return [c for c in candidates if c in self.source_set]
 
 
+@cache
+def _index(root: Path) -> _Index:
+    return _Index(root)
+
+
 def _closure(index: _Index, start: Iterable[str]) -> set[str]:
     selected: set[str] = set()
     pending = list(start)
-    seen_headers: set[Path] = set()
-    cmsis = index.cmsis_definitions()
     while pending:
         rel = pending.pop()
-        if rel in selected:
-            continue
-        selected.add(rel)
-        text = _text(index.root / rel)
-        if "cmsis_nn" in rel:
-            for token in set(_ARM_TOKEN_RE.findall(text)):
-                found = cmsis.get(token)
-                if found is not None and found not in selected:
-                    pending.append(found)
-        # Headers, transitively: each one's implementation joins the selection.
-        headers = [index.resolve_include(n, index.root / rel) for n in _INCLUDE_RE.findall(text)]
-        stack = [h for h in headers if h is not None]
-        while stack:
-            header = stack.pop()
-            if header in seen_headers or not header.is_relative_to(index.root):
-                continue
-            seen_headers.add(header)
-            pending.extend(index.implementations(header))
-            if header.suffix == ".h":
-                htext = _text(header)
-                stack.extend(h for h in (index.resolve_include(n, header)
-                                         for n in _INCLUDE_RE.findall(htext)) if h is not None)
+        if rel not in selected:
+            selected.add(rel)
+            pending.extend(dep for dep in index.source_deps(rel) if dep not in selected)
     return selected
 
 
@@ -179,7 +203,7 @@ def model_sources(root: Path, resolver_methods: Iterable[str]) -> list[str]:
     """
     root = root.resolve()
     table = resolver_registrations(root)
-    index = _Index(root)
+    index = _index(root)
     start = list(core_sources(root))
     for method in resolver_methods:
         if method not in table:
