@@ -3,7 +3,7 @@
 # The packages come from the one list host/tinyrig/system_packages.txt (columns: package, group,
 # purpose); each is checked with dpkg-query, so a header-only package counts like a compiler.
 #   tools/system-deps.sh                 the groups `make demo` needs: core arm qemu
-#   tools/system-deps.sh GROUP...        those groups (e.g. core fuzz)
+#   tools/system-deps.sh GROUP...        those groups (e.g. core fuzz; --fuzz is the same)
 #   tools/system-deps.sh --all           every package of the list (`make test`)
 #   tools/system-deps.sh --check ...     only report: print the command, install nothing
 # TINYRIG_SYSTEM_PACKAGES names another list (tests).
@@ -23,6 +23,7 @@ if [ "${1:-}" = "--check" ]; then
 fi
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(core arm qemu)
+[ "${groups[0]}" = "--fuzz" ] && groups=(core fuzz)  # the name firmware/fuzz/Makefile uses
 all=0
 [ "${groups[0]}" = "--all" ] && all=1
 
