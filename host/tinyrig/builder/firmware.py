@@ -4,9 +4,11 @@
 <target>`` with the offline core from :mod:`tinyrig.builder.platformio`, and returns a
 :class:`FirmwareImage`. Images are cached: a build directory is keyed by (target, model SHA-256,
 arena bytes, hash of the firmware sources, TFLM commit) and PlatformIO is not run at all when
-its ELF is already there. TFLM objects are shared across build directories through
-PlatformIO's ``build_cache_dir`` (an SCons CacheDir), so a new model recompiles only our
-sources and the model array.
+its ELF is already there. A model's firmware compiles the TFLM core plus only the kernels
+its resolver registers (:mod:`tinyrig.builder.kernels`); runner targets compile the whole
+library. TFLM objects are shared across build directories through PlatformIO's
+``build_cache_dir`` (an SCons CacheDir keyed by command line and contents), so a new model
+recompiles only our sources, the model array and kernels no earlier build needed.
 """
 
 from __future__ import annotations
