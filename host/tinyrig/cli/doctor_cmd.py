@@ -16,12 +16,14 @@ _STYLE = {Status.FOUND: "green", Status.MISSING: "bold red", Status.WARNING: "ye
 
 def _render(report: DoctorReport) -> None:
     table = Table(title=f"tinyrig doctor: {', '.join(report.targets)}", title_justify="left")
-    for column in ("", "needs", "for", "found", "fix"):
+    # The fix column only when there is something to fix: the table stays readable at 80 columns.
+    fixes = any(check.fix for check in report.checks)
+    for column in ("", "needs", "for", "found", *(("fix",) if fixes else ())):
         table.add_column(column, overflow="fold")
     for check in report.checks:
         style = _STYLE[check.status]
-        table.add_row(f"[{style}]{check.status.value}[/]", check.name, check.purpose,
-                      check.detail, check.fix or "")
+        row = [f"[{style}]{check.status.value}[/]", check.name, check.purpose, check.detail]
+        table.add_row(*row, *((check.fix or "",) if fixes else ()))
     console.print(table)
     if report.ok:
         console.print("[green]everything the requested targets need is here[/]")
