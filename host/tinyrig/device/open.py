@@ -6,6 +6,7 @@
 | ``native`` | the firmware compiled for the host, over a pty |
 | ``qemu`` / ``qemu:mps2-an386`` | the Cortex-M firmware under qemu-system-arm, UART on a pty |
 | ``/dev/ttyACM0``, ``socket://h:port``, ``rfc2217://h:port`` | a board with tinyrig firmware |
+| ``auto`` | the only board attached (``tinyrig devices`` lists them) |
 """
 
 from __future__ import annotations
@@ -129,6 +130,9 @@ def open_device(url: str, *, model: Path | None = None, arena_bytes: int | None 
             device = _boot(url, target, model, _arena_for(model, arena_bytes), progress,
                            connect_timeout)
     else:
+        from tinyrig.transport.discovery import resolve_port
+
+        url = resolve_port(url)  # "auto": the only board attached
         device = RemoteDevice(SerialTransport(url, baudrate=baudrate),
                               connect_timeout=connect_timeout)
     if model is not None:
