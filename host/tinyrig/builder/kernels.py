@@ -10,9 +10,10 @@ Everything is derived from the TFLM tree itself, nothing is a hand-kept table:
    ``dir/x.cc`` (or ``.c``) and ``dir/x_common.cc`` when they exist (``conv.h`` ->
    ``conv_common.cc``, ``lstm_eval.h`` -> ``lstm_eval.cc`` + ``lstm_eval_common.cc``,
    ``signal/src/window.h`` -> ``signal/src/window.cc``).
-4. CMSIS-NN is C with one public function per file: every ``arm_*`` identifier a selected
-   source mentions pulls in the CMSIS-NN file defining it (at column 0, CMSIS-NN's style),
-   transitively.
+4. CMSIS-NN is C with one public function per file: every identifier a selected CMSIS-NN
+   source (or CMSIS-NN kernel) mentions pulls in the CMSIS-NN file defining it at column 0
+   (CMSIS-NN's style: functions such as ``arm_fully_connected_s8``, tables such as
+   ``sigmoid_table_uint16``), transitively.
 
 The core is every library source outside the kernel folders (interpreter, allocator, memory
 planner, flatbuffer parsing, ``kernels/internal``); it is always compiled. Over-approximating is
@@ -53,9 +54,11 @@ _METHOD_RE: Final = re.compile(r"^  TfLiteStatus (Add\w+)\(", re.M)
 _REGISTER_RE: Final = re.compile(r"\b(Register_\w+)\s*\(")
 _REGISTER_DEFINITION_RE: Final = re.compile(r"\b(Register_\w+)\s*\(\s*\)\s*\{")
 _INCLUDE_RE: Final = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
-_ARM_TOKEN_RE: Final = re.compile(r"\b(arm_\w+)\b")
-# A C function definition at column 0: return type, then the name, then '('.
-_ARM_DEFINITION_RE: Final = re.compile(r"^[A-Za-z_][\w \t\*]*?\b(arm_\w+)\s*\(", re.M)
+_IDENTIFIER_RE: Final = re.compile(r"\b([A-Za-z_]\w*)\b")
+# CMSIS-NN definitions start at column 0: a function (type, name, '(') or a table (type, name,
+# optional [size], '=').
+_C_DEFINITION_RE: Final = re.compile(
+    r"^(?!static\b)[A-Za-z_][\w \t\*]*?\b(\w+)\s*(?:\(|(?:\[[^\]\n]*\]\s*)*=)", re.M)
 _COMMENT_RE: Final = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 
 
@@ -126,7 +129,7 @@ class _Index:
             for rel in self.sources:
                 if rel.startswith(CMSIS_NN_SOURCE):
                     table.setdefault(Path(rel).stem, rel)
-                    for name in _ARM_DEFINITION_RE.findall(_text(self.root / rel)):
+                    for name in _C_DEFINITION_RE.findall(_text(self.root / rel)):
                         table.setdefault(name, rel)
             self._cmsis = table
         return self._cmsis
@@ -145,14 +148,14 @@ class _Index:
 
     def source_deps(self, rel: str) -> set[str]:
         """The sources ``rel`` needs directly: the implementations of every header it includes
-        (transitively through headers) and, for CMSIS-NN code, the files defining the
-        ``arm_*`` functions it names."""
+        (transitively through headers) and, for CMSIS-NN code, the CMSIS-NN files defining
+        the functions and tables it names."""
         if rel in self._deps:
             return self._deps[rel]
         deps: set[str] = set()
         if "cmsis_nn" in rel:
             cmsis = self.cmsis_definitions()
-            deps.update(found for token in set(_ARM_TOKEN_RE.findall(_text(self.root / rel)))
+            deps.update(found for token in set(_IDENTIFIER_RE.findall(_text(self.root / rel)))
                         if (found := cmsis.get(token)) is not None)
         for header in self._headers_closure(self.root / rel):
             deps.update(self.implementations(header))
