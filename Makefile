@@ -16,7 +16,8 @@ ifeq ($(origin TINYRIG_TFLM_SOURCE), undefined)
   endif
 endif
 
-.PHONY: setup system-deps all-deps fuzz-deps demo test lint typecheck unit fuzz bench clean
+.PHONY: setup system-deps all-deps fuzz-deps demo test lint typecheck unit fuzz bench bench-quick \
+  build-bench clean
 
 # The Debian packages come from one list, host/tinyrig/system_packages.txt (checked with
 # dpkg-query, installed as root, else the exact apt-get command is printed); then a C++
@@ -63,10 +64,14 @@ fuzz: setup fuzz-deps
 	$(MAKE) -C firmware/fuzz run
 
 bench: setup
+	$(TINYRIG) bench
+
+bench-quick: setup
+	$(TINYRIG) bench --quick
+
+# The firmware build from an empty cache, whole TFLM library vs the model's kernels (slow).
+build-bench: setup
 	$(PY) bench/build_bench.py
-	$(PY) bench/arena_bench.py
-	$(PY) bench/convert_bench.py
-	$(PY) bench/link_bench.py
 
 clean:
 	rm -rf build .pio

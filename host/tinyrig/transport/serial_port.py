@@ -70,8 +70,10 @@ class SerialTransport:
         try:
             # Lock real device nodes so two rigs cannot interleave frames on one board.
             exclusive = True if url.startswith("/dev/") else None
+            # pyserial's rfc2217 client refuses write_timeout (NotImplementedError).
+            extra = {} if url.startswith("rfc2217://") else {"write_timeout": stall_timeout}
             return serial.serial_for_url(url, baudrate=baudrate, timeout=0,
-                                         write_timeout=stall_timeout, exclusive=exclusive)
+                                         exclusive=exclusive, **extra)
         except serial.SerialException as exc:
             raise _classify(url, exc) from None
         except (OSError, ValueError) as exc:
