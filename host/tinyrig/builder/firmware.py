@@ -201,12 +201,11 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _export(model_path: Path, out_dir: Path, arena_bytes: int) -> tuple[str, tuple[str, ...]]:
-    """Export the model sources; returns the model's SHA-256 and its resolver methods."""
+def _export(model_path: Path, out_dir: Path, arena_bytes: int) -> str:
+    """Export the model sources; returns the model's SHA-256."""
     from tinyrig.model.export import export_model
 
-    result = export_model(model_path, out_dir, arena_bytes=arena_bytes)
-    return result.sha256, result.resolver_methods
+    return export_model(model_path, out_dir, arena_bytes=arena_bytes).sha256
 
 
 def _estimate_steps(tflm_sources: int, project: Path) -> int:
@@ -277,9 +276,21 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         kernels = "all" if runner_arena is not None else "model"
     if kernels not in ("model", "all"):
         raise BuildError(f"kernels must be 'model' or 'all', not {kernels!r}")
+    tree = tflm_tree()
+    uses_cmsis_nn = "tinyrig-mps2" in platform and tree.cmsis_nn_root is not None
+    root = tree.cmsis_nn_root if uses_cmsis_nn and tree.cmsis_nn_root else tree.root
+    if kernels == "model":
+        from tinyrig.model.flatbuffer import load_model
+        from tinyrig.model.ops import resolve_ops
+
+        sources = model_sources(root, [op.method for op in resolve_ops(load_model(model_path))])
+    else:
+        sources = library_sources(root)
+    listing_text = "".join(f"{rel}\n" for rel in sources)
     key_source = json.dumps({
         "target": target, "model": model_sha, "arena": arena_bytes,
         "firmware": firmware_sources_hash(project), "tflm": TFLM_COMMIT, "kernels": kernels,
+        "tflm_sources": hashlib.sha256(listing_text.encode()).hexdigest(),
     }, sort_keys=True)
     key = hashlib.sha256(key_source.encode()).hexdigest()
     build_dir = cache_dir() / "firmware" / f"{target}-{key[:20]}"
@@ -296,8 +307,7 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
             return FirmwareImage(target=target, elf=elf, flash_bytes=flash, ram_bytes=ram,
                                  model_sha256=model_sha, arena_bytes=image_arena, cached=True)
         stamp.unlink(missing_ok=True)
-        exported_sha, methods = _export(model_path, model_dir, arena_bytes)
-        tree = tflm_tree()
+        exported_sha = _export(model_path, model_dir, arena_bytes)
         core = ensure_core(project)
         env = pio_environment(core)
         env.update({
@@ -310,11 +320,8 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         })
         if tree.cmsis_nn_root is not None:
             env["TINYRIG_TFLM_CMSIS_NN_DIR"] = str(tree.cmsis_nn_root)
-        uses_cmsis_nn = "tinyrig-mps2" in platform and tree.cmsis_nn_root is not None
-        root = tree.cmsis_nn_root if uses_cmsis_nn and tree.cmsis_nn_root else tree.root
-        sources = model_sources(root, methods) if kernels == "model" else library_sources(root)
         listing = build_dir / "tflm_sources.txt"
-        listing.write_text("".join(f"{rel}\n" for rel in sources))
+        listing.write_text(listing_text)
         env["TINYRIG_TFLM_SOURCES"] = str(listing)
         env["TINYRIG_TFLM_KERNELS"] = kernels
         _run_pio(target, project, env, progress, _estimate_steps(len(sources), project))
