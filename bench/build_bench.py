@@ -150,6 +150,10 @@ def main() -> int:
                      f"{row['load_before']} → {row['load_after']} |")
     lines += ["", f"Before / after: {record['ratio_wall']}x wall time, "
               f"{record['ratio_cpu']}x CPU time.", ""]
+    if args.parallel:
+        lines += ["With --parallel the wall-time ratio understates the gain: once the after "
+                  "build is done the before build has the machine's share to itself; compare "
+                  "the CPU seconds.", ""]
     args.out.with_suffix(".md").write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
