@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyrig.device.errors import EmulatorError
+from tinyrig.system_packages import install_hint
 
 NATIVE_UART_LINE = re.compile(rb"tinyrig-uart: (/dev/\S+)")
 QEMU_UART_LINE = re.compile(rb"char device redirected to (/dev/\S+)")
@@ -191,7 +192,7 @@ def launch_qemu(elf: Path, *, machine: str = DEFAULT_QEMU_MACHINE, timeout: floa
     """Boot the Cortex-M image in QEMU with UART0 on a pty."""
     if shutil.which("qemu-system-arm") is None:
         raise EmulatorError("qemu-system-arm is not installed",
-                            hint="sudo apt-get install qemu-system-arm")
+                            hint=install_hint("qemu"))
     if machine not in QEMU_MACHINES:
         raise EmulatorError(f"unknown QEMU board '{machine}'",
                             hint=f"supported: {', '.join(QEMU_MACHINES)}")
