@@ -11,11 +11,9 @@ sources and the model array.
 
 from __future__ import annotations
 
-import configparser
 import fcntl
 import hashlib
 import json
-import re
 import shutil
 import subprocess
 from collections import deque
@@ -26,6 +24,9 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from tinyrig import TFLM_COMMIT
+from tinyrig.boards import Board, UnknownTargetError
+from tinyrig.boards import board as board_facts
+from tinyrig.boards import boards as all_boards
 from tinyrig.builder.errors import BuildError, BuildFailedError, ToolchainMissingError
 from tinyrig.builder.platformio import ensure_core, pio_environment, pio_executable
 from tinyrig.builder.tflm import tflm_tree
@@ -87,67 +88,30 @@ class ProgressCallback(Protocol):
     def __call__(self, *, completed: float, total: float | None, description: str) -> None: ...
 
 
-def _toolchain_for(target: str, platform: str) -> Toolchain:
-    if "tinyrig-mps2" in platform:
-        return Toolchain(("arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-gcc-ar"),
-                         _ARM_APT, library="libc_nano.a")
-    if "tinyrig-native" in platform:
-        return Toolchain(("gcc", "g++"), "sudo apt-get install g++")
-    raise BuildError(f"target {target!r} uses an unknown platform {platform!r}")
+# The toolchain a board fact (custom_tinyrig_toolchain, tinyrig.boards) names.
+TOOLCHAINS: Final = {
+    "arm-none-eabi": Toolchain(("arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-gcc-ar"),
+                               _ARM_APT, library="libc_nano.a"),
+    "host": Toolchain(("gcc", "g++"), "sudo apt-get install g++"),
+}
 
 
-def _read_targets(project: Path) -> dict[str, str]:
-    """PlatformIO environment name -> platform, from platformio.ini (with `extends`)."""
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(project / "platformio.ini")
-
-    def option(section: str, key: str, depth: int = 0) -> str | None:
-        if depth > 8 or not parser.has_section(section):
-            return None
-        if parser.has_option(section, key):
-            return parser.get(section, key)
-        if parser.has_option(section, "extends"):
-            for parent in parser.get(section, "extends").split(","):
-                found = option(parent.strip(), key, depth + 1)
-                if found is not None:
-                    return found
-        return parser.get("env", key) if parser.has_option("env", key) else None
-
-    return {
-        section.split(":", 1)[1]: option(section, "platform") or ""
-        for section in parser.sections()
-        if section.startswith("env:")
-    }
-
-
-_INTERPOLATION: Final = re.compile(r"\$\{([^.}]+)\.([^}]+)\}")
+def _toolchain_for(board: Board) -> Toolchain:
+    if board.toolchain not in TOOLCHAINS:
+        raise BuildError(f"target {board.target!r} names an unknown toolchain "
+                         f"{board.toolchain!r}", hint=f"one of: {', '.join(TOOLCHAINS)}")
+    return TOOLCHAINS[board.toolchain]
 
 
 def runner_arena_bytes(target: str, project: Path | None = None) -> int | None:
     """The minimum arena of an upload ("runner") target (``-DTINYRIG_RUNNER_ARENA_BYTES`` in its
     build_flags in platformio.ini), or None for a target without model upload."""
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read((project or project_dir()) / "platformio.ini")
-
-    def flags(section: str, depth: int = 0) -> str:
-        if depth > 8 or not parser.has_section(section):
-            return ""
-        if parser.has_option(section, "build_flags"):
-            return _INTERPOLATION.sub(
-                lambda m: flags(m[1], depth + 1) if m[2] == "build_flags" else "",
-                parser.get(section, "build_flags"))
-        if parser.has_option(section, "extends"):
-            return " ".join(flags(parent.strip(), depth + 1)
-                            for parent in parser.get(section, "extends").split(","))
-        return ""
-
-    found = re.search(r"-DTINYRIG_RUNNER_ARENA_BYTES=(\d+)", flags(f"env:{target}"))
-    return int(found[1]) if found else None
+    return board_facts(target, project).runner_arena_bytes
 
 
 def available_targets(project: Path | None = None) -> list[str]:
     """The firmware targets (PlatformIO environments) of the project."""
-    return sorted(_read_targets(project or project_dir()))
+    return sorted(all_boards(project))
 
 
 def firmware_sources_hash(project: Path | None = None) -> str:
@@ -184,10 +148,6 @@ def _elf_sizes(elf: Path) -> tuple[int, int]:
             if flags & SH_FLAGS.SHF_WRITE:
                 ram += size
     return flash, ram
-
-
-def _elf_name(platform: str) -> str:
-    return "firmware.elf" if "tinyrig-mps2" in platform else "program"
 
 
 @contextmanager
@@ -253,18 +213,17 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
     model layer's errors when the model cannot be exported.
     """
     project = project_dir()
-    targets = _read_targets(project)
-    if target not in targets:
-        raise BuildError(f"unknown firmware target {target!r}",
-                         hint=f"one of: {', '.join(sorted(targets))}")
-    platform = targets[target]
-    _toolchain_for(target, platform).check()
+    try:
+        board = board_facts(target, project)
+    except UnknownTargetError as exc:
+        raise BuildError(exc.message, hint=exc.hint) from None
+    _toolchain_for(board).check()
     if arena_bytes <= 0:
         raise BuildError(f"arena_bytes must be positive, got {arena_bytes}")
 
     model_path = Path(model_path)
     model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
-    image_arena = max(arena_bytes, runner_arena_bytes(target, project) or 0)
+    image_arena = max(arena_bytes, board.runner_arena_bytes or 0)
     key_source = json.dumps({
         "target": target, "model": model_sha, "arena": arena_bytes,
         "firmware": firmware_sources_hash(project), "tflm": TFLM_COMMIT,
@@ -275,7 +234,7 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
     # exported model lives beside it, not inside.
     pio_build_dir = build_dir / "pio"
     model_dir = build_dir / "model"
-    elf = pio_build_dir / target / _elf_name(platform)
+    elf = pio_build_dir / target / board.program
     stamp = build_dir / _STAMP
 
     with _locked(build_dir):
@@ -298,7 +257,7 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         })
         if tree.cmsis_nn_root is not None:
             env["TINYRIG_TFLM_CMSIS_NN_DIR"] = str(tree.cmsis_nn_root)
-        uses_cmsis_nn = "tinyrig-mps2" in platform and tree.cmsis_nn_root is not None
+        uses_cmsis_nn = board.kernels == "cmsis_nn" and tree.cmsis_nn_root is not None
         root = tree.cmsis_nn_root if uses_cmsis_nn and tree.cmsis_nn_root else tree.root
         _run_pio(target, project, env, progress, _estimate_steps(root, project))
         if not elf.is_file():
