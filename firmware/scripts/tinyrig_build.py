@@ -92,7 +92,9 @@ def sys_exit(message):
 
 
 def _kernels():
-    kernels = env.GetProjectOption("custom_tflm_kernels", "reference")
+    # tinyrig build --kernels (TINYRIG_TFLM_KERNEL_SET) overrides the environment's default.
+    kernels = (os.environ.get("TINYRIG_TFLM_KERNEL_SET")
+               or env.GetProjectOption("custom_tflm_kernels", "reference"))
     if kernels not in ("reference", "cmsis_nn"):
         sys_exit("custom_tflm_kernels must be reference or cmsis_nn, not %r" % kernels)
     return kernels

@@ -18,10 +18,17 @@ from tinyrig.boards import (
     emulated_target,
     parse_size,
 )
-from tinyrig.builder.firmware import TOOLCHAINS
+from tinyrig.builder.errors import BuildError, ModelTooLargeError
+from tinyrig.builder.firmware import (
+    TOOLCHAINS,
+    build_firmware,
+    check_kernel_set,
+    default_kernel_set,
+)
 from tinyrig.device.backends import emulated_board, emulator_of, scheme_of
-from tinyrig.device.emulators import EmulatorError, qemu_board, qemu_command
-from tinyrig.device.errors import DeviceError
+from tinyrig.device.emulators import qemu_board, qemu_command
+from tinyrig.device.errors import DeviceError, EmulatorError
+from tinyrig.model.check import FIRMWARE_RAM_BYTES
 from tinyrig.paths import project_dir
 
 REAL_BOARDS = ("nucleo-f446re", "nucleo-f411re", "disco-f407vg")
@@ -40,14 +47,14 @@ def test_every_target_declares_its_facts() -> None:
 
 
 def test_stm32_memory_maps() -> None:
+    f407 = board("disco-f407vg")
+    assert f407.flash is not None and f407.ram is not None and f407.ccm is not None
+    assert (f407.flash.origin, f407.flash.size) == (0x0800_0000, 1024 * 1024)
+    assert (f407.ram.origin, f407.ram.size) == (0x2000_0000, 128 * 1024)
+    assert (f407.ccm.origin, f407.ccm.size) == (0x1000_0000, 64 * 1024)
+    # The F405 under QEMU: the same flash and SRAM; QEMU 7.2 maps no CCM.
     f405 = board("netduinoplus2")
-    assert (f405.flash, f405.ram, f405.ccm) == (board("disco-f407vg").flash,
-                                                board("disco-f407vg").ram,
-                                                board("disco-f407vg").ccm)
-    assert f405.flash is not None and f405.ram is not None and f405.ccm is not None
-    assert (f405.flash.origin, f405.flash.size) == (0x0800_0000, 1024 * 1024)
-    assert (f405.ram.origin, f405.ram.size) == (0x2000_0000, 128 * 1024)
-    assert (f405.ccm.origin, f405.ccm.size) == (0x1000_0000, 64 * 1024)
+    assert (f405.flash, f405.ram, f405.ccm) == (f407.flash, f407.ram, None)
     for target in ("nucleo-f446re", "nucleo-f411re"):
         facts = board(target)
         assert facts.flash is not None and facts.flash.size == 512 * 1024
@@ -135,3 +142,26 @@ def test_malformed_board_entry_is_a_board_error(tmp_path: Path) -> None:
         "[env:x]\nplatform = symlink://${PROJECT_DIR}/p\ncustom_tinyrig_timing = fortnights\n")
     with pytest.raises(BoardError, match="custom_tinyrig_timing must be one of"):
         boards(tmp_path)
+
+
+def test_model_too_large_is_refused_before_building() -> None:
+    model = project_dir().parent / "shared" / "models" / "person_detect.tflite"
+    if not model.is_file():
+        model = project_dir() / "models" / "sine" / "sine_int8.tflite"
+    with pytest.raises(ModelTooLargeError, match="does not fit nucleo-f411re") as caught:
+        build_firmware("nucleo-f411re", model, arena_bytes=200_000)
+    assert caught.value.problems == (
+        f"needs ~{200_000 + FIRMWARE_RAM_BYTES:,} B of RAM, nucleo-f411re has 131,072 B",)
+
+
+def test_kernel_sets() -> None:
+    """CMSIS-NN by default where the core has DSP, reference elsewhere; never on the host."""
+    for facts in boards().values():
+        assert default_kernel_set(facts) == ("cmsis-nn" if facts.has_dsp else "reference"), (
+            facts.target)
+    assert check_kernel_set(board("qemu-m3"), "cmsis-nn") == "cmsis-nn"  # allowed, not default
+    with pytest.raises(BuildError, match="'native' cannot use CMSIS-NN kernels"):
+        build_firmware("native", project_dir() / "platformio.ini", arena_bytes=4096,
+                       kernel_set="cmsis-nn")
+    with pytest.raises(BuildError, match="unknown kernel set 'fast'"):
+        check_kernel_set(board("qemu-m4"), "fast")

@@ -27,3 +27,12 @@ class BuildFailedError(BuildError):
     def __init__(self, message: str, *, log: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.log = log
+
+
+class ModelTooLargeError(BuildError):
+    """The model (or its arena) cannot fit the target's flash or RAM: refused before building.
+    ``problems`` holds one line per exceeded budget, with the numbers."""
+
+    def __init__(self, message: str, *, problems: tuple[str, ...], hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems

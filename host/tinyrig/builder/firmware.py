@@ -27,7 +27,12 @@ from tinyrig import TFLM_COMMIT
 from tinyrig.boards import Board, UnknownTargetError
 from tinyrig.boards import board as board_facts
 from tinyrig.boards import boards as all_boards
-from tinyrig.builder.errors import BuildError, BuildFailedError, ToolchainMissingError
+from tinyrig.builder.errors import (
+    BuildError,
+    BuildFailedError,
+    ModelTooLargeError,
+    ToolchainMissingError,
+)
 from tinyrig.builder.platformio import ensure_core, pio_environment, pio_executable
 from tinyrig.builder.tflm import tflm_tree
 from tinyrig.paths import cache_dir, project_dir
@@ -75,6 +80,7 @@ class FirmwareImage:
     model_sha256: str
     arena_bytes: int  # the tensor arena in the image (runner targets: at least their minimum)
     cached: bool
+    kernel_set: str = "reference"  # the TFLM kernels compiled in: reference | cmsis-nn
 
 
 class ProgressCallback(Protocol):
@@ -101,6 +107,27 @@ def _toolchain_for(board: Board) -> Toolchain:
         raise BuildError(f"target {board.target!r} names an unknown toolchain "
                          f"{board.toolchain!r}", hint=f"one of: {', '.join(TOOLCHAINS)}")
     return TOOLCHAINS[board.toolchain]
+
+
+# `--kernels` names -> the build script's custom_tflm_kernels values (TINYRIG_TFLM_KERNEL_SET).
+KERNEL_SETS: Final = {"reference": "reference", "cmsis-nn": "cmsis_nn"}
+
+
+def default_kernel_set(board: Board) -> str:
+    """The target's kernels unless asked otherwise: its ``custom_tflm_kernels`` (CMSIS-NN on a
+    Cortex-M with DSP, reference elsewhere; tests/builder/test_boards.py holds them to that)."""
+    return next(name for name, option in KERNEL_SETS.items() if option == board.kernels)
+
+
+def check_kernel_set(board: Board, kernel_set: str) -> str:
+    """``kernel_set`` if ``board`` can compile it; BuildError naming the choices if not."""
+    if kernel_set not in KERNEL_SETS:
+        raise BuildError(f"unknown kernel set {kernel_set!r}",
+                         hint=f"one of: {', '.join(KERNEL_SETS)}")
+    if kernel_set == "cmsis-nn" and not (board.cpu or "").startswith("cortex-m"):
+        raise BuildError(f"target {board.target!r} cannot use CMSIS-NN kernels: they are "
+                         "Arm Cortex-M code", hint="use --kernels reference")
+    return kernel_set
 
 
 def runner_arena_bytes(target: str, project: Path | None = None) -> int | None:
@@ -148,6 +175,32 @@ def _elf_sizes(elf: Path) -> tuple[int, int]:
             if flags & SH_FLAGS.SHF_WRITE:
                 ram += size
     return flash, ram
+
+
+def _refuse_if_too_large(board: Board, model_path: Path, arena_bytes: int) -> None:
+    """ModelTooLargeError, before any build, when the model and its arena cannot fit the board
+    (the estimate `tinyrig check --target` reports)."""
+    if board.flash is None or board.ram is None:
+        return
+    from tinyrig.model.check import (
+        FIRMWARE_RAM_BYTES,
+        Severity,
+        Target,
+        budget_problems,
+        estimate_flash_bytes,
+    )
+    from tinyrig.model.flatbuffer import load_model
+
+    budget = Target(board.target, "", board.flash.size, board.ram.size)
+    problems = tuple(p.message for p in budget_problems(
+        estimate_flash_bytes(load_model(model_path)), arena_bytes + FIRMWARE_RAM_BYTES, budget)
+        if p.severity is Severity.ERROR)
+    if problems:
+        raise ModelTooLargeError(
+            f"{model_path.name} does not fit {board.target}: {'; '.join(problems)}",
+            problems=problems,
+            hint=f"tinyrig check {model_path} --target {board.target} shows the estimate; "
+                 "choose a board with more memory or a smaller model")
 
 
 @contextmanager
@@ -205,8 +258,12 @@ def _run_pio(target: str, project: Path, env: dict[str, str],
 
 
 def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
-                   progress: ProgressCallback | None = None) -> FirmwareImage:
+                   progress: ProgressCallback | None = None,
+                   kernel_set: str | None = None) -> FirmwareImage:
     """Build (or reuse) the firmware for ``target`` with ``model_path`` built in.
+
+    ``kernel_set``: ``reference`` or ``cmsis-nn`` TFLM kernels (default: the target's,
+    :func:`default_kernel_set`); a set the target cannot use is a BuildError.
 
     Raises ToolchainMissingError when the target's compiler or PlatformIO is not installed,
     BuildFailedError (with ``log``, the output tail) when compiling or linking fails, and the
@@ -217,6 +274,7 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         board = board_facts(target, project)
     except UnknownTargetError as exc:
         raise BuildError(exc.message, hint=exc.hint) from None
+    kernel_set = check_kernel_set(board, kernel_set or default_kernel_set(board))
     _toolchain_for(board).check()
     if arena_bytes <= 0:
         raise BuildError(f"arena_bytes must be positive, got {arena_bytes}")
@@ -224,9 +282,11 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
     model_path = Path(model_path)
     model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
     image_arena = max(arena_bytes, board.runner_arena_bytes or 0)
+    _refuse_if_too_large(board, model_path, image_arena)
     key_source = json.dumps({
         "target": target, "model": model_sha, "arena": arena_bytes,
         "firmware": firmware_sources_hash(project), "tflm": TFLM_COMMIT,
+        "kernel_set": kernel_set,
     }, sort_keys=True)
     key = hashlib.sha256(key_source.encode()).hexdigest()
     build_dir = cache_dir() / "firmware" / f"{target}-{key[:20]}"
@@ -241,7 +301,8 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         if elf.is_file() and stamp.is_file() and json.loads(stamp.read_text()).get("key") == key:
             flash, ram = _elf_sizes(elf)
             return FirmwareImage(target=target, elf=elf, flash_bytes=flash, ram_bytes=ram,
-                                 model_sha256=model_sha, arena_bytes=image_arena, cached=True)
+                                 model_sha256=model_sha, arena_bytes=image_arena, cached=True,
+                                 kernel_set=kernel_set)
         stamp.unlink(missing_ok=True)
         exported_sha = _export(model_path, model_dir, arena_bytes)
         tree = tflm_tree()
@@ -257,7 +318,8 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         })
         if tree.cmsis_nn_root is not None:
             env["TINYRIG_TFLM_CMSIS_NN_DIR"] = str(tree.cmsis_nn_root)
-        uses_cmsis_nn = board.kernels == "cmsis_nn" and tree.cmsis_nn_root is not None
+        env["TINYRIG_TFLM_KERNEL_SET"] = KERNEL_SETS[kernel_set]
+        uses_cmsis_nn = kernel_set == "cmsis-nn" and tree.cmsis_nn_root is not None
         root = tree.cmsis_nn_root if uses_cmsis_nn and tree.cmsis_nn_root else tree.root
         _run_pio(target, project, env, progress, _estimate_steps(root, project))
         if not elf.is_file():
@@ -265,4 +327,5 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         stamp.write_text(json.dumps({"key": key, "inputs": json.loads(key_source)}, indent=2))
         flash, ram = _elf_sizes(elf)
         return FirmwareImage(target=target, elf=elf, flash_bytes=flash, ram_bytes=ram,
-                             model_sha256=exported_sha, arena_bytes=image_arena, cached=False)
+                             model_sha256=exported_sha, arena_bytes=image_arena, cached=False,
+                             kernel_set=kernel_set)
