@@ -11,6 +11,10 @@
 
 #include "hal/hal.h"
 #include "hal/stm32f4/stm32f4_registers.h"
+#if __has_include("protocol/messages.h")
+#include "protocol/messages.h"  // TimeUnit (protocol v2)
+#define TINYRIG_HAL_TICK_UNIT 1
+#endif
 
 #ifndef TINYRIG_BOARD_NAME
 #error "TINYRIG_BOARD_NAME is set by firmware/scripts/tinyrig_build.py"
@@ -258,9 +262,15 @@ uint64_t Ticks() {
 #if defined(TINYRIG_TIMING_INSTRUCTIONS)
 uint32_t TickHz() { return 1000000000u; }  // virtual ns = instructions under -icount shift=0
 bool TicksAreCpuCycles() { return false; }
+#ifdef TINYRIG_HAL_TICK_UNIT
+TimeUnit TickUnit() { return TimeUnit::INSTRUCTIONS; }
+#endif
 #else
 uint32_t TickHz() { return g_core_hz; }
 bool TicksAreCpuCycles() { return true; }
+#ifdef TINYRIG_HAL_TICK_UNIT
+TimeUnit TickUnit() { return TimeUnit::CYCLES; }
+#endif
 #endif
 uint32_t CpuHz() { return g_core_hz; }
 const char* BoardName() { return TINYRIG_BOARD_NAME; }
