@@ -4,9 +4,11 @@
 <target>`` with the offline core from :mod:`tinyrig.builder.platformio`, and returns a
 :class:`FirmwareImage`. Images are cached: a build directory is keyed by (target, model SHA-256,
 arena bytes, hash of the firmware sources, TFLM commit) and PlatformIO is not run at all when
-its ELF is already there. TFLM objects are shared across build directories through
-PlatformIO's ``build_cache_dir`` (an SCons CacheDir), so a new model recompiles only our
-sources and the model array.
+its ELF is already there. A model's firmware compiles the TFLM core plus only the kernels
+its resolver registers (:mod:`tinyrig.builder.kernels`); runner targets compile the whole
+library. TFLM objects are shared across build directories through PlatformIO's
+``build_cache_dir`` (an SCons CacheDir keyed by command line and contents), so a new model
+recompiles only our sources, the model array and kernels no earlier build needed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol
 
 from tinyrig import TFLM_COMMIT
 from tinyrig.boards import Board, UnknownTargetError
@@ -33,14 +35,12 @@ from tinyrig.builder.errors import (
     ModelTooLargeError,
     ToolchainMissingError,
 )
+from tinyrig.builder.kernels import library_sources, model_sources
 from tinyrig.builder.platformio import ensure_core, pio_environment, pio_executable
 from tinyrig.builder.tflm import tflm_tree
 from tinyrig.paths import cache_dir, project_dir
+from tinyrig.system_packages import install_hint
 
-_ARM_APT: Final = (
-    "sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
-    "libstdc++-arm-none-eabi-newlib"
-)
 _LOG_TAIL_LINES: Final = 40
 _STAMP: Final = "tinyrig-image.json"
 # What `pio run` reads from firmware/ (not fuzz/ or tests/, which have their own outputs).
@@ -97,8 +97,8 @@ class ProgressCallback(Protocol):
 # The toolchain a board fact (custom_tinyrig_toolchain, tinyrig.boards) names.
 TOOLCHAINS: Final = {
     "arm-none-eabi": Toolchain(("arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-gcc-ar"),
-                               _ARM_APT, library="libc_nano.a"),
-    "host": Toolchain(("gcc", "g++"), "sudo apt-get install g++"),
+                               install_hint("arm"), library="libc_nano.a"),
+    "host": Toolchain(("gcc", "g++"), install_hint("core")),
 }
 
 
@@ -214,18 +214,17 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _export(model_path: Path, out_dir: Path, arena_bytes: int) -> str:
-    """Export the model sources; returns the model's SHA-256."""
+def _export(model_path: Path, out_dir: Path, arena_bytes: int) -> tuple[str, tuple[str, ...]]:
+    """Export the model sources; returns the model's SHA-256 and its resolver methods."""
     from tinyrig.model.export import export_model
 
-    return export_model(model_path, out_dir, arena_bytes=arena_bytes).sha256
+    result = export_model(model_path, out_dir, arena_bytes=arena_bytes)
+    return result.sha256, result.resolver_methods
 
 
-def _estimate_steps(tflm_root: Path, project: Path) -> int:
+def _estimate_steps(tflm_sources: int, project: Path) -> int:
     """Roughly how many Compiling/Archiving/Linking lines a clean build prints."""
-    sources = sum(1 for top in ("tensorflow", "signal") for _ in (tflm_root / top).rglob("*.cc"))
-    sources += sum(1 for _ in (tflm_root / "third_party" / "cmsis_nn").rglob("*.c"))
-    sources += sum(1 for _ in (project / "firmware" / "src").rglob("*.cc"))
+    sources = tflm_sources + sum(1 for _ in (project / "firmware" / "src").rglob("*.cc"))
     return sources + 2 + 4 + 1  # model sources, archives and indexes, link
 
 
@@ -257,13 +256,20 @@ def _run_pio(target: str, project: Path, env: dict[str, str],
                                hint="the end of the build log follows")
 
 
+TflmKernels = Literal["model", "all"]
+
+
 def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
                    progress: ProgressCallback | None = None,
-                   kernel_set: str | None = None) -> FirmwareImage:
+                   kernel_set: str | None = None,
+                   kernels: TflmKernels | None = None) -> FirmwareImage:
     """Build (or reuse) the firmware for ``target`` with ``model_path`` built in.
 
     ``kernel_set``: ``reference`` or ``cmsis-nn`` TFLM kernels (default: the target's,
     :func:`default_kernel_set`); a set the target cannot use is a BuildError.
+    ``kernels`` chooses the TFLM sources: ``"model"`` compiles the TFLM core plus the kernels
+    the model's resolver registers (:func:`tinyrig.builder.kernels.model_sources`), ``"all"``
+    the whole library. Default: ``"all"`` for runner targets (every op), else ``"model"``.
 
     Raises ToolchainMissingError when the target's compiler or PlatformIO is not installed,
     BuildFailedError (with ``log``, the output tail) when compiling or linking fails, and the
@@ -283,10 +289,14 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
     model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
     image_arena = max(arena_bytes, board.runner_arena_bytes or 0)
     _refuse_if_too_large(board, model_path, image_arena)
+    if kernels is None:
+        kernels = "all" if board.is_runner else "model"
+    if kernels not in ("model", "all"):
+        raise BuildError(f"kernels must be 'model' or 'all', not {kernels!r}")
     key_source = json.dumps({
         "target": target, "model": model_sha, "arena": arena_bytes,
         "firmware": firmware_sources_hash(project), "tflm": TFLM_COMMIT,
-        "kernel_set": kernel_set,
+        "kernel_set": kernel_set, "kernels": kernels,
     }, sort_keys=True)
     key = hashlib.sha256(key_source.encode()).hexdigest()
     build_dir = cache_dir() / "firmware" / f"{target}-{key[:20]}"
@@ -304,7 +314,7 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
                                  model_sha256=model_sha, arena_bytes=image_arena, cached=True,
                                  kernel_set=kernel_set)
         stamp.unlink(missing_ok=True)
-        exported_sha = _export(model_path, model_dir, arena_bytes)
+        exported_sha, methods = _export(model_path, model_dir, arena_bytes)
         tree = tflm_tree()
         core = ensure_core(project)
         env = pio_environment(core)
@@ -321,7 +331,12 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         env["TINYRIG_TFLM_KERNEL_SET"] = KERNEL_SETS[kernel_set]
         uses_cmsis_nn = kernel_set == "cmsis-nn" and tree.cmsis_nn_root is not None
         root = tree.cmsis_nn_root if uses_cmsis_nn and tree.cmsis_nn_root else tree.root
-        _run_pio(target, project, env, progress, _estimate_steps(root, project))
+        sources = model_sources(root, methods) if kernels == "model" else library_sources(root)
+        listing = build_dir / "tflm_sources.txt"
+        listing.write_text("".join(f"{rel}\n" for rel in sources))
+        env["TINYRIG_TFLM_SOURCES"] = str(listing)
+        env["TINYRIG_TFLM_KERNELS"] = kernels
+        _run_pio(target, project, env, progress, _estimate_steps(len(sources), project))
         if not elf.is_file():
             raise BuildFailedError(f"building {target} produced no {elf.name}", log="")
         stamp.write_text(json.dumps({"key": key, "inputs": json.loads(key_source)}, indent=2))

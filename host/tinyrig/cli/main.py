@@ -18,7 +18,8 @@ def _register() -> None:
     # module cannot stop the others from loading.
     import importlib
 
-    for module in ("model_cmds", "convert_cmd", "build_cmds", "device_cmds", "profile_cmd"):
+    for module in ("model_cmds", "convert_cmd", "build_cmds", "device_cmds", "doctor_cmd",
+                   "profile_cmd"):
         try:
             importlib.import_module(f"tinyrig.cli.{module}")
         except ModuleNotFoundError as exc:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tinyrig.boards import Board, UnknownEmulatorError, emulated_target
 from tinyrig.device.errors import EmulatorError
+from tinyrig.system_packages import install_hint
 
 NATIVE_UART_LINE = re.compile(rb"tinyrig-uart: (/dev/\S+)")
 QEMU_UART_LINE = re.compile(rb"char device redirected to (/dev/\S+)")
@@ -143,7 +144,7 @@ def launch_qemu(elf: Path, *, machine: str = DEFAULT_QEMU_MACHINE, timeout: floa
     """Boot the Cortex-M image in QEMU with the board's protocol UART on a pty."""
     if shutil.which("qemu-system-arm") is None:
         raise EmulatorError("qemu-system-arm is not installed",
-                            hint="sudo apt-get install qemu-system-arm")
+                            hint=install_hint("qemu"))
     board = qemu_board(machine)
     if not elf.is_file():
         raise EmulatorError(f"firmware image {elf} does not exist")
