@@ -44,5 +44,6 @@ def test_repeated_inference_counts_the_same_instructions(device: RemoteDevice) -
         data = np.full(spec.shape, value, dtype=np.int8).tobytes()
         timing, _ = device.client.infer([data])
         counts.append(timing.ticks)
+    print(f"hello_world on {URL}: {counts} instructions")
     assert counts[0] == counts[1] == counts[2], counts
     assert 1_000 < counts[0] < 1_000_000, counts  # hello_world: three tiny FULLY_CONNECTED ops
