@@ -37,7 +37,7 @@ from tinyrig.transport import SerialTransport
 from tinyrig_hil.plugin import device_url, is_board
 
 # Emulated backends by device URL; each boots its board entry's firmware (tinyrig.boards).
-BACKENDS = ["native", "qemu", "qemu:netduinoplus2", "board"]
+BACKENDS = ["native", "qemu", "qemu:netduinoplus2", "qemu:microbit", "board"]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

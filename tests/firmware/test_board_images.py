@@ -17,7 +17,7 @@ from tinyrig.boards import MemoryRegion, board
 
 pytestmark = pytest.mark.slow
 
-REAL_BOARDS = ["nucleo-f446re", "nucleo-f411re", "disco-f407vg"]
+REAL_BOARDS = ["nucleo-f446re", "nucleo-f411re", "disco-f407vg", "nano33ble"]
 
 
 def _within(regions: tuple[MemoryRegion, ...], address: int, size: int) -> bool:

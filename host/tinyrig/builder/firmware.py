@@ -178,27 +178,22 @@ def _elf_sizes(elf: Path) -> tuple[int, int]:
 
 
 def _refuse_if_too_large(board: Board, model_path: Path, arena_bytes: int) -> None:
-    """ModelTooLargeError, before any build, when the model and its arena cannot fit the board
-    (the estimate `tinyrig check --target` reports)."""
-    if board.flash is None or board.ram is None:
-        return
-    from tinyrig.model.check import (
-        FIRMWARE_RAM_BYTES,
-        Severity,
-        Target,
-        budget_problems,
-        estimate_flash_bytes,
-    )
-    from tinyrig.model.flatbuffer import load_model
-
-    budget = Target(board.target, "", board.flash.size, board.ram.size)
-    problems = tuple(p.message for p in budget_problems(
-        estimate_flash_bytes(load_model(model_path)), arena_bytes + FIRMWARE_RAM_BYTES, budget)
-        if p.severity is Severity.ERROR)
+    """ModelTooLargeError, before any build, when the model alone exceeds the board's flash or
+    its arena alone the board's RAM. (What else the firmware needs is the linker's to count: a
+    build that overflows fails with its "region ... overflowed by N bytes"; `tinyrig check
+    --target` estimates the whole budget.)"""
+    problems: list[str] = []
+    model_bytes = model_path.stat().st_size
+    if board.flash is not None and model_bytes > board.flash.size:
+        problems.append(f"the model alone needs {model_bytes:,} B of flash, {board.target} has "
+                        f"{board.flash.size:,} B")
+    if board.ram is not None and arena_bytes > board.ram.size:
+        problems.append(f"its arena alone needs {arena_bytes:,} B of RAM, {board.target} has "
+                        f"{board.ram.size:,} B")
     if problems:
         raise ModelTooLargeError(
             f"{model_path.name} does not fit {board.target}: {'; '.join(problems)}",
-            problems=problems,
+            problems=tuple(problems),
             hint=f"tinyrig check {model_path} --target {board.target} shows the estimate; "
                  "choose a board with more memory or a smaller model")
 

@@ -55,8 +55,11 @@ class ProfileReport:
 
 
 def time_unit(info: DeviceInfo, url: str) -> str:
-    """What the device's ticks count: the board entry's timing fact for an emulated board, else
-    what INFO says (cycles when it advertises a cycle counter)."""
+    """What the device's ticks count: INFO's tick unit (protocol v2), else the board entry's
+    timing fact for an emulated board, else cycles when INFO advertises a cycle counter."""
+    reported = getattr(info, "tick_unit", None)  # protocol v2 INFO
+    if reported is not None:
+        return str(getattr(reported, "name", reported)).lower()
     board = emulated_board(url)
     if board is not None:
         return board.timing
