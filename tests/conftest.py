@@ -34,7 +34,12 @@ def hello_world_model() -> Path:
 
 def missing_tool_reason(target: str) -> str | None:
     """Why firmware for ``target`` cannot be built or run here, or None if it can."""
-    needed = {"native": ["g++"], "qemu-m4": ["arm-none-eabi-g++", "qemu-system-arm"]}[target]
+    from tinyrig.boards import board
+
+    facts = board(target)
+    needed = ["g++"] if facts.toolchain == "host" else ["arm-none-eabi-g++"]
+    if facts.emulator_kind == "qemu":
+        needed.append("qemu-system-arm")
     absent = [tool for tool in needed if shutil.which(tool) is None]
     if absent:
         return f"{', '.join(absent)} not installed (make system-deps installs it)"

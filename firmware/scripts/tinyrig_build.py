@@ -84,7 +84,9 @@ def sys_exit(message):
 
 
 def _kernels():
-    kernels = env.GetProjectOption("custom_tflm_kernels", "reference")
+    # tinyrig build --kernels (TINYRIG_TFLM_KERNEL_SET) overrides the environment's default.
+    kernels = (os.environ.get("TINYRIG_TFLM_KERNEL_SET")
+               or env.GetProjectOption("custom_tflm_kernels", "reference"))
     if kernels not in ("reference", "cmsis_nn"):
         sys_exit("custom_tflm_kernels must be reference or cmsis_nn, not %r" % kernels)
     return kernels
@@ -176,6 +178,19 @@ def _build_model(program_env, tflm_root):
     return model_dir, library
 
 
+def _board_fact_defines():
+    """Board facts (platformio.ini custom_tinyrig_*) our sources see: TINYRIG_TIMING_<UNIT>,
+    TINYRIG_CLOCK_HZ."""
+    defines = []
+    timing = env.GetProjectOption("custom_tinyrig_timing", "")
+    if timing:
+        defines.append("TINYRIG_TIMING_" + timing.upper())
+    clock = env.GetProjectOption("custom_tinyrig_clock_hz", "")
+    if clock:
+        defines.append(("TINYRIG_CLOCK_HZ", "%su" % int(clock)))
+    return defines
+
+
 _platform_build_program = env.BuildProgram
 
 
@@ -189,7 +204,7 @@ def build_program_with_tflm(program_env):
     board = program_env.subst("$BOARD") or program_env.subst("$PIOPLATFORM")
     program_env.Append(
         CPPDEFINES=TFLM_ABI_DEFINES + _kernel_defines()
-        + [("TINYRIG_BOARD_NAME", program_env.StringifyMacro(board))],
+        + [("TINYRIG_BOARD_NAME", program_env.StringifyMacro(board))] + _board_fact_defines(),
         CPPPATH=[model_dir],
         CCFLAGS=system_includes,
         CXXFLAGS=TFLM_CXXFLAGS,

@@ -29,6 +29,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Final
 
+from tinyrig.boards import Board, BoardError
+from tinyrig.boards import board as board_facts
 from tinyrig.errors import TinyrigError
 from tinyrig.system_packages import apt_command, install_hint, is_installed, system_packages
 
@@ -182,12 +184,13 @@ def _serial_check() -> Check:
 # --- which target needs what ------------------------------------------------------------------
 
 
-def _board_flags(project: Path, board: str) -> list[str]:
-    meta = json.loads((project / "firmware" / "platforms" / "tinyrig-mps2" / "boards"
-                       / f"{board}.json").read_text())["build"]
-    flags = [f"-mcpu={meta['cpu']}", "-mthumb"]
-    if meta.get("fpu"):
-        flags += [f"-mfloat-abi={meta.get('float_abi', 'hard')}", f"-mfpu={meta['fpu']}"]
+def _board_flags(project: Path, facts: Board) -> list[str]:
+    flags = [f"-mcpu={facts.cpu}", "-mthumb"]
+    if facts.fpu:
+        board_json = (project / "firmware" / "platforms" / facts.platform / "boards"
+                      / f"{facts.board}.json")
+        float_abi = json.loads(board_json.read_text())["build"].get("float_abi", "hard")
+        flags += [f"-mfloat-abi={float_abi}", f"-mfpu={facts.fpu}"]
     else:
         flags.append("-mfloat-abi=soft")
     return flags
@@ -198,9 +201,21 @@ def _package_groups(target: str, platform: str) -> tuple[str, ...]:
         return ("arm", "flash")
     if target == "fuzz":
         return ("core", "fuzz")
-    if "tinyrig-mps2" in platform:
-        return ("core", "arm", "qemu")
-    return ("core",)
+    facts = _facts(target)
+    groups = ["core"]
+    if facts is not None and facts.toolchain == "arm-none-eabi":
+        groups.append("arm")
+    if facts is not None and facts.emulator_kind == "qemu":
+        groups.append("qemu")
+    return tuple(groups)
+
+
+def _facts(target: str) -> Board | None:
+    """The board entry of a firmware target (None for doctor's extra targets)."""
+    try:
+        return board_facts(target)
+    except BoardError:
+        return None
 
 
 def _target_checks(target: str, platform: str, board: str | None,
@@ -226,8 +241,9 @@ def _target_checks(target: str, platform: str, board: str | None,
                                                     "runs the firmware builds (pio run)")),
         ("scons", lambda: _python_module_check("SCons", "SCons", "PlatformIO's build engine")),
     ]
-    if "tinyrig-mps2" in platform:
-        flags = tuple(_board_flags(project, board or "mps2-an386"))
+    facts = _facts(target)
+    if facts is not None and facts.toolchain == "arm-none-eabi":
+        flags = tuple(_board_flags(project, facts))
         cpu = flags[0].removeprefix("-mcpu=")
         checks += [
             (f"arm-g++:{flags}", lambda: _compile_check(
@@ -236,9 +252,10 @@ def _target_checks(target: str, platform: str, board: str | None,
             ("libc_nano", lambda: _library_check("arm-none-eabi-gcc", "libc_nano.a",
                                                  "Cortex-M C library (newlib-nano)",
                                                  install_hint("arm"))),
-            ("qemu", lambda: _program_check("qemu-system-arm", "emulated Cortex-M boards",
-                                            install_hint("qemu"))),
         ]
+        if facts.emulator_kind == "qemu":
+            checks.append(("qemu", lambda: _program_check(
+                "qemu-system-arm", "emulated Cortex-M boards", install_hint("qemu"))))
     else:
         checks.append(("g++", lambda: _compile_check("g++ (host)", "g++", (),
                                                      "host C++ compiler and runtime headers",
@@ -247,26 +264,10 @@ def _target_checks(target: str, platform: str, board: str | None,
 
 
 def _platforms(project: Path) -> dict[str, tuple[str, str | None]]:
-    """target -> (platform, board) from platformio.ini."""
-    import configparser
+    """target -> (platform, board), from the board entries (tinyrig.boards)."""
+    from tinyrig.boards import boards
 
-    from tinyrig.builder.firmware import _read_targets
-
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(project / "platformio.ini")
-    out: dict[str, tuple[str, str | None]] = {}
-    for target, platform in _read_targets(project).items():
-        section = f"env:{target}"
-        board = None
-        while board is None and parser.has_section(section):
-            if parser.has_option(section, "board"):
-                board = parser.get(section, "board")
-            elif parser.has_option(section, "extends"):
-                section = parser.get(section, "extends").split(",")[0].strip()
-            else:
-                break
-        out[target] = (platform, board)
-    return out
+    return {target: (b.platform, b.board) for target, b in boards(project).items()}
 
 
 def known_targets(project: Path | None = None) -> list[str]:

@@ -8,12 +8,11 @@ import pytest
 
 from tests.conftest import missing_tool_reason
 from tests.firmware.images import runner_image
+from tinyrig.boards import board as board_facts
 from tinyrig.builder.arena_floor import arena_floor
-from tinyrig.builder.firmware import _read_targets
 from tinyrig.device.emulators import launch_native, launch_qemu
 from tinyrig.device.errors import DeviceRejectedError
 from tinyrig.device.remote import RemoteDevice
-from tinyrig.paths import project_dir
 from tinyrig.protocol import ErrorCode
 from tinyrig.transport import SerialTransport
 
@@ -42,5 +41,4 @@ def test_host_floor_is_what_the_firmware_refuses(target: str) -> None:
             device.client.invoke()
         assert at_floor.value.detail != "arena smaller than TFLM's own allocator objects"
         assert device.client.set_arena_limit(0).model_status == ErrorCode.OK
-    platform = _read_targets(project_dir())[target]
-    assert arena_floor(platform) == floor
+    assert arena_floor(board_facts(target).platform) == floor

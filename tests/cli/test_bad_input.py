@@ -179,6 +179,13 @@ ROWS = [
         "--data {dir}/nope.npz", 1, r"data set .*nope\.npz does not exist"),
     row("rig-missing-file", "rig run {dir}/nope.toml", 1, r"rig file .*nope\.toml does not exist"),
     row("rig-not-toml", "rig run {dir}/bad.toml", 1, r"rig file .*bad\.toml is not valid TOML"),
+    # profile, doctor
+    row("profile-missing-model", "profile --device sim --model {dir}/nope.tflite", 1,
+        r"model file .*nope\.tflite does not exist"),
+    row("profile-unknown-qemu-board", "profile --device qemu:nope --model {hw} --json", 1,
+        r"unknown QEMU board 'nope'"),
+    row("doctor-unknown-target", "doctor --target nosuchboard --json", 1,
+        r"unknown target nosuchboard"),
     # bench
     row("bench-unwritable-out", "bench --quick --json --out /proc/tinyrig-bench", 1,
         r"cannot write the results to /proc/tinyrig-bench"),

@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import build_image
+from tinyrig.device.backends import emulated_board, launch
 from tinyrig.device.client import DeviceClient
-from tinyrig.device.emulators import EmulatedBoard, launch_native, launch_qemu
+from tinyrig.device.emulators import EmulatedBoard
 from tinyrig.device.errors import DeviceRejectedError, DeviceResetError, InputError
 from tinyrig.device.remote import RemoteDevice
 from tinyrig.device.sim import SimDevice
@@ -37,7 +38,8 @@ from tinyrig.protocol import (
 from tinyrig.transport import SerialTransport
 from tinyrig_hil.plugin import device_url, is_board
 
-BACKENDS = ["native", "qemu", "board"]
+# Emulated backends by device URL; each boots its board entry's firmware (tinyrig.boards).
+BACKENDS = ["native", "qemu", "qemu:netduinoplus2", "qemu:microbit", "board"]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -52,10 +54,11 @@ def device(request: pytest.FixtureRequest, firmware_images: dict[str, object],
         with RemoteDevice(SerialTransport(url)) as dev:
             yield dev
         return
-    target = "native" if backend == "native" else "qemu-m4"
-    image = build_image(firmware_images, target, model_path)
+    facts = emulated_board(backend)
+    assert facts is not None
+    image = build_image(firmware_images, facts.target, model_path)
     elf = image.elf  # type: ignore[attr-defined]
-    board: EmulatedBoard = launch_native(elf) if backend == "native" else launch_qemu(elf)
+    board: EmulatedBoard = launch(facts, elf)
     dev = RemoteDevice(SerialTransport(board.uart), url=backend, board=board)
     try:
         yield dev

@@ -42,7 +42,9 @@ def test_sim_gives_one_output_per_input(sim_outputs: list[object]) -> None:
     assert len(sim_outputs) == 4
 
 
-@pytest.mark.parametrize("device,target", [("native", "native"), ("qemu", "qemu-m4")])
+@pytest.mark.parametrize("device,target", [("native", "native"), ("qemu", "qemu-m4"),
+                                           ("qemu:netduinoplus2", "netduinoplus2"),
+                                           ("qemu:microbit", "microbit")])
 def test_emulated_devices_return_exactly_what_sim_returns(
         device: str, target: str, inputs_file: Path, sim_outputs: list[object]) -> None:
     reason = missing_tool_reason(target)

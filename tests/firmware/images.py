@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tinyrig.boards import board
 from tinyrig.builder.errors import ToolchainMissingError
 from tinyrig.builder.firmware import FirmwareImage, build_firmware
 
@@ -17,8 +18,7 @@ HELLO_WORLD = REPO.parent / "shared" / "models" / "hello_world_int8.tflite"
 # Small and fixed, so the image is reusable across sessions (it is part of the cache key).
 HELLO_WORLD_ARENA = 4096
 
-_COMPILERS = {"native": "g++", "qemu-m4": "arm-none-eabi-g++",
-              "native-runner": "g++", "qemu-m4-runner": "arm-none-eabi-g++"}
+_COMPILERS = {"host": "g++", "arm-none-eabi": "arm-none-eabi-g++"}  # by toolchain fact
 # The upload firmware boots with this model (as tinyrig.device.open does).
 RUNNER_BUILT_IN = REPO / "models" / "sine" / "sine_int8.tflite"
 
@@ -34,7 +34,7 @@ _built: dict[str, BuiltImage] = {}
 
 
 def missing_compiler(target: str) -> str | None:
-    compiler = _COMPILERS[target]
+    compiler = _COMPILERS[board(target).toolchain]
     return None if shutil.which(compiler) else f"{compiler} is not installed"
 
 

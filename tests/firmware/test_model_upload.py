@@ -23,10 +23,13 @@ import pytest
 from tests.firmware.images import REPO, RUNNER_BUILT_IN, runner_image
 from tests.firmware.link import qemu_missing
 from tests.firmware.tflite_patch import scale_activations, set_operator_input
+from tinyrig.boards import board as board_facts
+from tinyrig.device.backends import launch
 from tinyrig.device.client import DeviceClient
-from tinyrig.device.emulators import EmulatedBoard, launch_native, launch_qemu
+from tinyrig.device.emulators import EmulatedBoard
 from tinyrig.device.errors import DeviceRejectedError
 from tinyrig.device.sim import SimDevice
+from tinyrig.model.arena import measure_arena
 from tinyrig.protocol.messages import (
     DeviceInfo,
     ErrorCode,
@@ -67,7 +70,7 @@ def _launch(target: str) -> Runner:
         if reason is not None:
             pytest.skip(reason)
     image = runner_image(target)
-    board = launch_native(image.elf) if target.startswith("native") else launch_qemu(image.elf)
+    board = launch(board_facts(target), image.elf)
     client = DeviceClient(SerialTransport(board.uart))
     try:
         info = client.connect()
@@ -79,7 +82,9 @@ def _launch(target: str) -> Runner:
 
 @pytest.fixture(scope="module", params=[
     pytest.param("native-runner", marks=pytest.mark.native),
-    pytest.param("qemu-m4-runner", marks=pytest.mark.qemu)])
+    pytest.param("qemu-m4-runner", marks=pytest.mark.qemu),
+    # STM32F405 under QEMU: 40 KiB slot, 64 KiB arena (the models that fit).
+    pytest.param("netduinoplus2-runner", marks=pytest.mark.qemu)])
 def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
     device = _launch(request.param)
     yield device
@@ -102,6 +107,21 @@ def _random_inputs(info: DeviceInfo, seed: int) -> list[np.ndarray]:
             arrays.append(rng.integers(limits.min, limits.max, spec.shape, dtype=dtype,
                                        endpoint=True))
     return arrays
+
+
+def _skip_unless_it_fits(runner: Runner, model: Path) -> None:
+    """Small boards take the models that fit their slot and arena (the rest is refused with a
+    typed error, tested below)."""
+    facts = board_facts(runner.target)
+    slot = facts.model_slot_bytes
+    assert slot is not None
+    if model.stat().st_size > slot:
+        pytest.skip(f"{model.name} ({model.stat().st_size} B) exceeds the {slot} B slot of "
+                    f"{runner.target}")
+    needed = measure_arena(model).arena_bytes
+    if needed > runner.boot_info.arena_size:
+        pytest.skip(f"{model.name} needs a {needed} B arena; {runner.target} has "
+                    f"{runner.boot_info.arena_size} B")
 
 
 def _rejected(runner: Runner, code: ErrorCode, call: object) -> DeviceRejectedError:
@@ -138,7 +158,8 @@ def test_runner_boots_with_upload_feature(runner: Runner) -> None:
     assert Feature.MODEL_UPLOAD in info.features
     assert info.model_status == ErrorCode.OK
     assert info.model_id == _model_id(RUNNER_BUILT_IN.read_bytes())
-    assert info.arena_size >= 2 * 1024 * 1024
+    minimum = board_facts(runner.target).runner_arena_bytes
+    assert minimum is not None and info.arena_size >= minimum
 
 
 @pytest.mark.parametrize("model", UPLOAD_MODELS, ids=lambda p: p.stem)
@@ -146,6 +167,7 @@ def test_upload_then_infer_matches_sim(runner: Runner, model: Path) -> None:
     if not model.is_file():
         pytest.skip(f"{model} is not present")
     data = model.read_bytes()
+    _skip_unless_it_fits(runner, model)
     started = time.monotonic()
     info = runner.client.upload_model(data, _model_id(data))
     seconds = time.monotonic() - started

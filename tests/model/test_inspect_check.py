@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tinyrig.model.check import TARGETS, Severity, Target, check_model
+from tinyrig.model.check import Severity, Target, check_model, targets
 from tinyrig.model.errors import ModelError
 from tinyrig.model.inspect import inspect_model
 
@@ -101,7 +101,14 @@ def test_check_budgets() -> None:
     report = check_model(model_file("person_detect"), tiny, run_interpreter=False)
     assert {p.code for p in report.errors} == {"flash-budget", "ram-budget"}
     assert check_model(model_file("person_detect"), "qemu-m4", run_interpreter=False).ok
-    assert "qemu-m4" in TARGETS
+    # Firmware targets come from their board entries (platformio.ini), with their numbers.
+    known = targets()
+    assert {"qemu-m4", "nucleo-f411re", "netduinoplus2", "nrf52840"} <= set(known)
+    assert (known["nucleo-f411re"].flash_bytes, known["nucleo-f411re"].ram_bytes) == (
+        512 * 1024, 128 * 1024)
+    f411 = check_model(model_file("person_detect"), "nucleo-f411re", run_interpreter=False)
+    assert f411.target == known["nucleo-f411re"]
+    assert f411.ok, f411.errors  # ~390 KB of flash, ~112 KB of RAM (static arena estimate)
     with pytest.raises(ModelError, match="unknown target"):
         check_model(model_file("person_detect"), "no-such-board")
 

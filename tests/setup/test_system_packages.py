@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tinyrig.boards import board
 from tinyrig.builder.firmware import _toolchain_for
 from tinyrig.system_packages import (
     DEMO_GROUPS,
@@ -44,11 +45,11 @@ def test_unknown_group_is_refused() -> None:
 
 
 def test_hints_come_from_the_list() -> None:
-    arm = _toolchain_for("qemu-m4", "symlink://x/tinyrig-mps2").install_hint
+    arm = _toolchain_for(board("qemu-m4")).install_hint
     assert arm == install_hint("arm") == apt_command(packages_in("arm"))
     for name in packages_in("arm"):
         assert name in arm
-    native = _toolchain_for("native", "symlink://x/tinyrig-native").install_hint
+    native = _toolchain_for(board("native")).install_hint
     assert "g++" in native.split()
     source = (REPO / "host" / "tinyrig" / "device" / "emulators.py").read_text()
     assert 'install_hint("qemu")' in source and "apt-get" not in source

@@ -2,6 +2,10 @@
 // Plugged into the interpreter as its MicroProfilerInterface.
 #pragma once
 
+#ifndef TINYRIG_PROFILE_EVENTS
+#define TINYRIG_PROFILE_EVENTS 256  // ops profiled per invoke (small boards set fewer)
+#endif
+
 #include <cstddef>
 #include <cstdint>
 
@@ -11,7 +15,7 @@ namespace tinyrig {
 
 class OpProfiler : public tflite::MicroProfilerInterface {
  public:
-  static constexpr size_t kCapacity = 256;
+  static constexpr size_t kCapacity = TINYRIG_PROFILE_EVENTS;
 
   struct Event {
     const char* tag;  // op name, static storage inside TFLM

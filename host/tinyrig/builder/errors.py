@@ -58,3 +58,12 @@ class ArenaBelowFloorError(BuildError):
         self.target = target
         self.arena_bytes = arena_bytes
         self.floor_bytes = floor_bytes
+
+
+class ModelTooLargeError(BuildError):
+    """The model (or its arena) cannot fit the target's flash or RAM: refused before building.
+    ``problems`` holds one line per exceeded budget, with the numbers."""
+
+    def __init__(self, message: str, *, problems: tuple[str, ...], hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems

@@ -13,11 +13,9 @@ recompiles only our sources, the model array and kernels no earlier build needed
 
 from __future__ import annotations
 
-import configparser
 import fcntl
 import hashlib
 import json
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -27,9 +25,17 @@ from pathlib import Path
 from typing import Final, Literal, Protocol
 
 from tinyrig import TFLM_COMMIT
+from tinyrig.boards import Board, UnknownTargetError
+from tinyrig.boards import board as board_facts
+from tinyrig.boards import boards as all_boards
 from tinyrig.builder.arena_floor import check_arena_floor
 from tinyrig.builder.diagnostics import build_failure
-from tinyrig.builder.errors import BuildError, BuildFailedError, ToolchainMissingError
+from tinyrig.builder.errors import (
+    BuildError,
+    BuildFailedError,
+    ModelTooLargeError,
+    ToolchainMissingError,
+)
 from tinyrig.builder.kernels import library_sources, model_sources
 from tinyrig.builder.platformio import ensure_core, pio_environment, pio_executable
 from tinyrig.builder.tflm import tflm_tree
@@ -75,6 +81,7 @@ class FirmwareImage:
     model_sha256: str
     arena_bytes: int  # the tensor arena in the image (runner targets: at least their minimum)
     cached: bool
+    kernel_set: str = "reference"  # the TFLM kernels compiled in: reference | cmsis-nn
 
 
 class ProgressCallback(Protocol):
@@ -88,67 +95,51 @@ class ProgressCallback(Protocol):
     def __call__(self, *, completed: float, total: float | None, description: str) -> None: ...
 
 
-def _toolchain_for(target: str, platform: str) -> Toolchain:
-    if "tinyrig-mps2" in platform:
-        return Toolchain(("arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-gcc-ar"),
-                         install_hint("arm"), library="libc_nano.a")
-    if "tinyrig-native" in platform:
-        return Toolchain(("gcc", "g++"), install_hint("core"))
-    raise BuildError(f"target {target!r} uses an unknown platform {platform!r}")
+# The toolchain a board fact (custom_tinyrig_toolchain, tinyrig.boards) names.
+TOOLCHAINS: Final = {
+    "arm-none-eabi": Toolchain(("arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-gcc-ar"),
+                               install_hint("arm"), library="libc_nano.a"),
+    "host": Toolchain(("gcc", "g++"), install_hint("core")),
+}
 
 
-def _read_targets(project: Path) -> dict[str, str]:
-    """PlatformIO environment name -> platform, from platformio.ini (with `extends`)."""
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(project / "platformio.ini")
-
-    def option(section: str, key: str, depth: int = 0) -> str | None:
-        if depth > 8 or not parser.has_section(section):
-            return None
-        if parser.has_option(section, key):
-            return parser.get(section, key)
-        if parser.has_option(section, "extends"):
-            for parent in parser.get(section, "extends").split(","):
-                found = option(parent.strip(), key, depth + 1)
-                if found is not None:
-                    return found
-        return parser.get("env", key) if parser.has_option("env", key) else None
-
-    return {
-        section.split(":", 1)[1]: option(section, "platform") or ""
-        for section in parser.sections()
-        if section.startswith("env:")
-    }
+def _toolchain_for(board: Board) -> Toolchain:
+    if board.toolchain not in TOOLCHAINS:
+        raise BuildError(f"target {board.target!r} names an unknown toolchain "
+                         f"{board.toolchain!r}", hint=f"one of: {', '.join(TOOLCHAINS)}")
+    return TOOLCHAINS[board.toolchain]
 
 
-_INTERPOLATION: Final = re.compile(r"\$\{([^.}]+)\.([^}]+)\}")
+# `--kernels` names -> the build script's custom_tflm_kernels values (TINYRIG_TFLM_KERNEL_SET).
+KERNEL_SETS: Final = {"reference": "reference", "cmsis-nn": "cmsis_nn"}
+
+
+def default_kernel_set(board: Board) -> str:
+    """The target's kernels unless asked otherwise: its ``custom_tflm_kernels`` (CMSIS-NN on a
+    Cortex-M with DSP, reference elsewhere; tests/builder/test_boards.py holds them to that)."""
+    return next(name for name, option in KERNEL_SETS.items() if option == board.kernels)
+
+
+def check_kernel_set(board: Board, kernel_set: str) -> str:
+    """``kernel_set`` if ``board`` can compile it; BuildError naming the choices if not."""
+    if kernel_set not in KERNEL_SETS:
+        raise BuildError(f"unknown kernel set {kernel_set!r}",
+                         hint=f"one of: {', '.join(KERNEL_SETS)}")
+    if kernel_set == "cmsis-nn" and not (board.cpu or "").startswith("cortex-m"):
+        raise BuildError(f"target {board.target!r} cannot use CMSIS-NN kernels: they are "
+                         "Arm Cortex-M code", hint="use --kernels reference")
+    return kernel_set
 
 
 def runner_arena_bytes(target: str, project: Path | None = None) -> int | None:
     """The minimum arena of an upload ("runner") target (``-DTINYRIG_RUNNER_ARENA_BYTES`` in its
     build_flags in platformio.ini), or None for a target without model upload."""
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read((project or project_dir()) / "platformio.ini")
-
-    def flags(section: str, depth: int = 0) -> str:
-        if depth > 8 or not parser.has_section(section):
-            return ""
-        if parser.has_option(section, "build_flags"):
-            return _INTERPOLATION.sub(
-                lambda m: flags(m[1], depth + 1) if m[2] == "build_flags" else "",
-                parser.get(section, "build_flags"))
-        if parser.has_option(section, "extends"):
-            return " ".join(flags(parent.strip(), depth + 1)
-                            for parent in parser.get(section, "extends").split(","))
-        return ""
-
-    found = re.search(r"-DTINYRIG_RUNNER_ARENA_BYTES=(\d+)", flags(f"env:{target}"))
-    return int(found[1]) if found else None
+    return board_facts(target, project).runner_arena_bytes
 
 
 def available_targets(project: Path | None = None) -> list[str]:
     """The firmware targets (PlatformIO environments) of the project."""
-    return sorted(_read_targets(project or project_dir()))
+    return sorted(all_boards(project))
 
 
 def firmware_sources_hash(project: Path | None = None) -> str:
@@ -187,8 +178,25 @@ def _elf_sizes(elf: Path) -> tuple[int, int]:
     return flash, ram
 
 
-def _elf_name(platform: str) -> str:
-    return "firmware.elf" if "tinyrig-mps2" in platform else "program"
+def _refuse_if_too_large(board: Board, model_path: Path, arena_bytes: int) -> None:
+    """ModelTooLargeError, before any build, when the model alone exceeds the board's flash or
+    its arena alone the board's RAM. (What else the firmware needs is the linker's to count: a
+    build that overflows fails with its "region ... overflowed by N bytes"; `tinyrig check
+    --target` estimates the whole budget.)"""
+    problems: list[str] = []
+    model_bytes = model_path.stat().st_size
+    if board.flash is not None and model_bytes > board.flash.size:
+        problems.append(f"the model alone needs {model_bytes:,} B of flash, {board.target} has "
+                        f"{board.flash.size:,} B")
+    if board.ram is not None and arena_bytes > board.ram.size:
+        problems.append(f"its arena alone needs {arena_bytes:,} B of RAM, {board.target} has "
+                        f"{board.ram.size:,} B")
+    if problems:
+        raise ModelTooLargeError(
+            f"{model_path.name} does not fit {board.target}: {'; '.join(problems)}",
+            problems=tuple(problems),
+            hint=f"tinyrig check {model_path} --target {board.target} shows the estimate; "
+                 "choose a board with more memory or a smaller model")
 
 
 @contextmanager
@@ -245,9 +253,12 @@ TflmKernels = Literal["model", "all"]
 
 def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
                    progress: ProgressCallback | None = None,
+                   kernel_set: str | None = None,
                    kernels: TflmKernels | None = None) -> FirmwareImage:
     """Build (or reuse) the firmware for ``target`` with ``model_path`` built in.
 
+    ``kernel_set``: ``reference`` or ``cmsis-nn`` TFLM kernels (default: the target's,
+    :func:`default_kernel_set`); a set the target cannot use is a BuildError.
     ``kernels`` chooses the TFLM sources: ``"model"`` compiles the TFLM core plus the kernels
     the model's resolver registers (:func:`tinyrig.builder.kernels.model_sources`), ``"all"``
     the whole library. Default: ``"all"`` for runner targets (every op), else ``"model"``.
@@ -257,27 +268,27 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
     model layer's errors when the model cannot be exported.
     """
     project = project_dir()
-    targets = _read_targets(project)
-    if target not in targets:
-        raise BuildError(f"unknown firmware target {target!r}",
-                         hint=f"one of: {', '.join(sorted(targets))}")
-    platform = targets[target]
-    _toolchain_for(target, platform).check()
+    try:
+        board = board_facts(target, project)
+    except UnknownTargetError as exc:
+        raise BuildError(exc.message, hint=exc.hint) from None
+    kernel_set = check_kernel_set(board, kernel_set or default_kernel_set(board))
+    _toolchain_for(board).check()
     if arena_bytes <= 0:
         raise BuildError(f"arena_bytes must be positive, got {arena_bytes}")
-    if runner_arena_bytes(target, project) is None:  # runner targets raise it to their own
-        check_arena_floor(target, platform, arena_bytes)
+    if board.runner_arena_bytes is None:  # runner targets raise it to their own
+        check_arena_floor(target, board.platform, arena_bytes)
 
     model_path = Path(model_path)
     model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
-    runner_arena = runner_arena_bytes(target, project)
-    image_arena = max(arena_bytes, runner_arena or 0)
+    image_arena = max(arena_bytes, board.runner_arena_bytes or 0)
+    _refuse_if_too_large(board, model_path, image_arena)
     if kernels is None:
-        kernels = "all" if runner_arena is not None else "model"
+        kernels = "all" if board.is_runner else "model"
     if kernels not in ("model", "all"):
         raise BuildError(f"kernels must be 'model' or 'all', not {kernels!r}")
     tree = tflm_tree()
-    uses_cmsis_nn = "tinyrig-mps2" in platform and tree.cmsis_nn_root is not None
+    uses_cmsis_nn = kernel_set == "cmsis-nn" and tree.cmsis_nn_root is not None
     root = tree.cmsis_nn_root if uses_cmsis_nn and tree.cmsis_nn_root else tree.root
     if kernels == "model":
         from tinyrig.model.flatbuffer import load_model
@@ -289,7 +300,8 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
     listing_text = "".join(f"{rel}\n" for rel in sources)
     key_source = json.dumps({
         "target": target, "model": model_sha, "arena": arena_bytes,
-        "firmware": firmware_sources_hash(project), "tflm": TFLM_COMMIT, "kernels": kernels,
+        "firmware": firmware_sources_hash(project), "tflm": TFLM_COMMIT,
+        "kernel_set": kernel_set, "kernels": kernels,
         "tflm_sources": hashlib.sha256(listing_text.encode()).hexdigest(),
     }, sort_keys=True)
     key = hashlib.sha256(key_source.encode()).hexdigest()
@@ -298,14 +310,15 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
     # exported model lives beside it, not inside.
     pio_build_dir = build_dir / "pio"
     model_dir = build_dir / "model"
-    elf = pio_build_dir / target / _elf_name(platform)
+    elf = pio_build_dir / target / board.program
     stamp = build_dir / _STAMP
 
     with _locked(build_dir):
         if elf.is_file() and stamp.is_file() and json.loads(stamp.read_text()).get("key") == key:
             flash, ram = _elf_sizes(elf)
             return FirmwareImage(target=target, elf=elf, flash_bytes=flash, ram_bytes=ram,
-                                 model_sha256=model_sha, arena_bytes=image_arena, cached=True)
+                                 model_sha256=model_sha, arena_bytes=image_arena, cached=True,
+                                 kernel_set=kernel_set)
         stamp.unlink(missing_ok=True)
         exported_sha = _export(model_path, model_dir, arena_bytes)
         core = ensure_core(project)
@@ -320,6 +333,7 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         })
         if tree.cmsis_nn_root is not None:
             env["TINYRIG_TFLM_CMSIS_NN_DIR"] = str(tree.cmsis_nn_root)
+        env["TINYRIG_TFLM_KERNEL_SET"] = KERNEL_SETS[kernel_set]
         listing = build_dir / "tflm_sources.txt"
         listing.write_text(listing_text)
         env["TINYRIG_TFLM_SOURCES"] = str(listing)
@@ -331,4 +345,5 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         stamp.write_text(json.dumps({"key": key, "inputs": json.loads(key_source)}, indent=2))
         flash, ram = _elf_sizes(elf)
         return FirmwareImage(target=target, elf=elf, flash_bytes=flash, ram_bytes=ram,
-                             model_sha256=exported_sha, arena_bytes=image_arena, cached=False)
+                             model_sha256=exported_sha, arena_bytes=image_arena, cached=False,
+                             kernel_set=kernel_set)

@@ -19,7 +19,8 @@ def _register() -> None:
     import importlib
 
     for module in ("model_cmds", "convert_cmd", "build_cmds", "device_cmds", "flash_cmds",
-                   "plan_cmd", "bench_cmd", "validate_cmd", "rig_cmd", "doctor_cmd"):
+                   "plan_cmd", "bench_cmd", "validate_cmd", "rig_cmd", "doctor_cmd",
+                   "profile_cmd"):
         try:
             importlib.import_module(f"tinyrig.cli.{module}")
         except ModuleNotFoundError as exc:

@@ -120,8 +120,9 @@ class Expect(str, enum.Enum):
 def check(
     model: ModelArg,
     target: Annotated[str | None, typer.Option(
-        "--target", "-t", help="A board to check flash/RAM against (qemu-m4, nucleo-f446re, "
-        "nucleo-l4r5zi, disco-f746ng, nrf52840, rp2040, esp32-s3, apollo3).")] = None,
+        "--target", "-t", help="A board to check flash/RAM against: a firmware target "
+        "(qemu-m4, netduinoplus2, nucleo-f446re, ...) or nucleo-l4r5zi, disco-f746ng, nrf52840, "
+        "rp2040, esp32-s3, apollo3.")] = None,
     expect: Annotated[Expect | None, typer.Option(
         "--expect", help="The compute type the model must have.")] = None,
     no_run: Annotated[bool, typer.Option(

@@ -26,17 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinyrig.boards import Board, UnknownEmulatorError, emulated_target
 from tinyrig.device.errors import EmulatorError
 from tinyrig.system_packages import install_hint
 
 NATIVE_UART_LINE = re.compile(rb"tinyrig-uart: (/dev/\S+)")
 QEMU_UART_LINE = re.compile(rb"char device redirected to (/dev/\S+)")
-# QEMU machine name -> PlatformIO environment that builds firmware for it.
-QEMU_MACHINES: dict[str, str] = {
-    "mps2-an386": "qemu-m4",  # Cortex-M4F
-    "mps2-an385": "qemu-m3",  # Cortex-M3
-    "mps2-an500": "qemu-m7",  # Cortex-M7
-}
+# The machine of the URL `qemu`. Which machines exist, and which target builds for each, are
+# board facts (custom_tinyrig_emulator = qemu:<machine> in platformio.ini; tinyrig.boards).
 DEFAULT_QEMU_MACHINE = "mps2-an386"
 
 
@@ -181,21 +178,42 @@ def launch_native(elf: Path, *, timeout: float = 10.0) -> EmulatedBoard:
     return _start("native firmware", [str(elf)], NATIVE_UART_LINE, timeout)
 
 
-def qemu_command(elf: Path, machine: str, serial: str = "pty") -> list[str]:
-    """The QEMU command line; a user or rig can run the same by hand."""
-    return ["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none",
-            "-kernel", str(elf), "-serial", serial]
+def qemu_command(elf: Path, machine: str, serial: str = "pty", *, uart_index: int = 0,
+                 icount: bool = False) -> list[str]:
+    """The QEMU command line; a user or rig can run the same by hand.
+
+    ``uart_index``: the board's protocol UART is QEMU's serial port number ``uart_index`` (the
+    ports before it get ``-serial null``). ``icount``: ``-icount shift=0``, one virtual
+    nanosecond per instruction, so timings count instructions and repeat exactly.
+    """
+    command = ["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none"]
+    if icount:
+        command += ["-icount", "shift=0"]
+    command += ["-kernel", str(elf)]
+    for _ in range(uart_index):
+        command += ["-serial", "null"]
+    return [*command, "-serial", serial]
+
+
+def qemu_board(machine: str) -> Board:
+    """The board facts of a QEMU machine; EmulatorError if no target runs on it."""
+    try:
+        return emulated_target(f"qemu:{machine}")
+    except UnknownEmulatorError as exc:
+        machines = [e.partition(":")[2] for e in exc.known if e.startswith("qemu:")]
+        raise EmulatorError(f"unknown QEMU board '{machine}'",
+                            hint=f"supported: {', '.join(machines)}") from None
 
 
 def launch_qemu(elf: Path, *, machine: str = DEFAULT_QEMU_MACHINE, timeout: float = 15.0
                 ) -> EmulatedBoard:
-    """Boot the Cortex-M image in QEMU with UART0 on a pty."""
+    """Boot the Cortex-M image in QEMU with the board's protocol UART on a pty."""
     if shutil.which("qemu-system-arm") is None:
         raise EmulatorError("qemu-system-arm is not installed",
                             hint=install_hint("qemu"))
-    if machine not in QEMU_MACHINES:
-        raise EmulatorError(f"unknown QEMU board '{machine}'",
-                            hint=f"supported: {', '.join(QEMU_MACHINES)}")
+    board = qemu_board(machine)
     if not elf.is_file():
         raise EmulatorError(f"firmware image {elf} does not exist")
-    return _start(f"QEMU {machine}", qemu_command(elf, machine), QEMU_UART_LINE, timeout)
+    command = qemu_command(elf, machine, uart_index=board.emulator_uart,
+                           icount=board.timing == "instructions")
+    return _start(f"QEMU {machine}", command, QEMU_UART_LINE, timeout)

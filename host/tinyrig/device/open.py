@@ -1,13 +1,5 @@
-"""Device URLs -> Device objects (docs in README "Device URLs").
-
-| URL | backend |
-|---|---|
-| ``sim`` | the TFLM interpreter in this process |
-| ``native`` | the firmware compiled for the host, over a pty |
-| ``qemu`` / ``qemu:mps2-an386`` | the Cortex-M firmware under qemu-system-arm, UART on a pty |
-| ``/dev/ttyACM0``, ``socket://h:port``, ``rfc2217://h:port`` | a board with tinyrig firmware |
-| ``auto`` | the only board attached (``tinyrig devices`` lists them) |
-"""
+"""Device URLs -> Device objects (docs in README "Device URLs"; the backends and how an
+emulated URL finds its target: tinyrig.device.backends)."""
 
 from __future__ import annotations
 
@@ -16,14 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tinyrig.boards import DEBUG_SUFFIX, RUNNER_SUFFIX, Board
+from tinyrig.device.backends import emulated_board, launch
 from tinyrig.device.base import Device
-from tinyrig.device.emulators import (
-    DEFAULT_QEMU_MACHINE,
-    QEMU_MACHINES,
-    EmulatedBoard,
-    launch_native,
-    launch_qemu,
-)
+from tinyrig.device.emulators import EmulatedBoard
 from tinyrig.device.errors import DeviceError, DeviceRejectedError, ModelMismatchError
 from tinyrig.device.remote import RemoteDevice
 from tinyrig.paths import project_dir
@@ -31,11 +19,10 @@ from tinyrig.protocol import ErrorCode, Feature
 from tinyrig.transport import DEFAULT_BAUDRATE, SerialTransport
 
 Progress = Callable[..., None]
-# The runner firmware of each target is the target's name plus this; it boots with the sine
-# example built in and takes any model over the link (docs/protocol.md §3.1).
-RUNNER_SUFFIX = "-runner"
-# The debug runner keeps every intermediate tensor (READ_TENSOR, docs/protocol.md §3.4).
-DEBUG_SUFFIX = "-debug"
+# The runner firmware of each target (<target>-runner, tinyrig.boards.RUNNER_SUFFIX) boots with
+# the sine example built in and takes any model over the link (docs/protocol.md §3.1).
+# The debug runner (<target>-debug) keeps every intermediate tensor (READ_TENSOR, §3.4).
+__all__ = ["DEBUG_SUFFIX", "RUNNER_SUFFIX", "build_target", "launch_runner", "open_device"]
 RUNNER_BUILT_IN_MODEL = Path("models") / "sine" / "sine_int8.tflite"
 
 
@@ -45,15 +32,8 @@ def _runner_model() -> Path:
 
 def build_target(url: str) -> str | None:
     """The firmware build target an emulated device URL needs (None for sim and boards)."""
-    if url == "native":
-        return "native"
-    if url == "qemu" or url.startswith("qemu:"):
-        machine = url.partition(":")[2] or DEFAULT_QEMU_MACHINE
-        if machine not in QEMU_MACHINES:
-            raise DeviceError(f"unknown QEMU board '{machine}'",
-                              hint=f"supported: {', '.join('qemu:' + m for m in QEMU_MACHINES)}")
-        return QEMU_MACHINES[machine]
-    return None
+    board = emulated_board(url)
+    return None if board is None else board.target
 
 
 def _arena_for(model: Path, arena_bytes: int | None) -> int:
@@ -64,26 +44,24 @@ def _arena_for(model: Path, arena_bytes: int | None) -> int:
     return measure_arena(model).arena_bytes
 
 
-def _boot(url: str, target: str, model: Path, arena_bytes: int,
+def _boot(url: str, board: Board, model: Path, arena_bytes: int,
           progress: Progress | None, connect_timeout: float,
           wanted: Path | None = None) -> RemoteDevice:
-    """Build (cached) firmware for ``target`` with ``model`` built in, boot it, connect."""
+    """Build (cached) firmware for ``board`` with ``model`` built in, boot it, connect."""
     from tinyrig.builder.firmware import build_firmware
 
     build_kwargs: dict[str, Any] = {"arena_bytes": arena_bytes}
     if progress is not None:
         build_kwargs["progress"] = progress
-    image = build_firmware(target, model, **build_kwargs)
-    board: EmulatedBoard = (launch_native(image.elf) if target.startswith("native")
-                            else launch_qemu(image.elf, machine=url.partition(":")[2]
-                                             or DEFAULT_QEMU_MACHINE))
+    image = build_firmware(board.target, model, **build_kwargs)
+    running: EmulatedBoard = launch(board, image.elf)
     try:
-        transport = SerialTransport(board.uart)
+        transport = SerialTransport(running.uart)
     except BaseException:
-        board.stop()
+        running.stop()
         raise
-    return RemoteDevice(transport, url=url, board=board, connect_timeout=connect_timeout,
-                        target=target, model_path=wanted or model)
+    return RemoteDevice(transport, url=url, board=running, connect_timeout=connect_timeout,
+                        target=board.target, model_path=wanted or model)
 
 
 def _ensure_model(device: RemoteDevice, model: Path, url: str) -> None:
@@ -127,8 +105,8 @@ def open_device(url: str, *, model: Path | None = None, arena_bytes: int | None 
     ``check_model`` is False, a model that did not load raises ModelNotLoadedError (e.g.
     ArenaTooSmallError) naming the cause and its fix (``tinyrig.device.model_status``).
     """
-    target = build_target(url)
-    if (url == "sim" or target is not None) and model is None:
+    board = emulated_board(url, runner=runner)
+    if (url == "sim" or board is not None) and model is None:
         raise DeviceError(f"device '{url}' needs a model (--model M.tflite)")
     if model is not None:
         from tinyrig.model.flatbuffer import load_model
@@ -139,18 +117,16 @@ def open_device(url: str, *, model: Path | None = None, arena_bytes: int | None 
 
         assert model is not None
         return SimDevice(model, arena_bytes=arena_bytes)
-    if target is not None:
+    if board is not None:
         assert model is not None
-        if debug:
-            device = _boot(url, target + DEBUG_SUFFIX, _runner_model(),
-                           _arena_for(_runner_model(), None), progress, connect_timeout,
-                           wanted=model)
-        elif runner:
-            device = _boot(url, target + RUNNER_SUFFIX, _runner_model(),
+        if debug or runner:
+            flavour = emulated_board(url, debug=True) if debug else board
+            assert flavour is not None
+            device = _boot(url, flavour, _runner_model(),
                            _arena_for(_runner_model(), None), progress, connect_timeout,
                            wanted=model)
         else:
-            device = _boot(url, target, model, _arena_for(model, arena_bytes), progress,
+            device = _boot(url, board, model, _arena_for(model, arena_bytes), progress,
                            connect_timeout)
     else:
         from tinyrig.transport.discovery import resolve_port
@@ -172,10 +148,10 @@ def open_device(url: str, *, model: Path | None = None, arena_bytes: int | None 
 def launch_runner(url: str, *, connect_timeout: float = 10.0) -> tuple[EmulatedBoard,
                                                                         RemoteDevice]:
     """Boot the runner firmware of an emulated board (for benchmarks and upload tests)."""
-    target = build_target(url)
-    if target is None:
+    board = emulated_board(url, runner=True)
+    if board is None:
         raise DeviceError(f"'{url}' is not an emulated board")
-    device = _boot(url, target + RUNNER_SUFFIX, _runner_model(),
+    device = _boot(url, board, _runner_model(),
                    _arena_for(_runner_model(), None), None, connect_timeout)
     assert device.board is not None
     return device.board, device

@@ -21,7 +21,6 @@ import configparser
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyrig.device.emulators import QEMU_MACHINES
 from tinyrig.flash.errors import FlashError
 from tinyrig.paths import project_dir
 
@@ -90,13 +89,9 @@ def board_entries(project: Path | None = None) -> dict[str, BoardEntry]:
         def get(key: str, section: str = section) -> str | None:
             return _option(parser, section, f"custom_tinyrig_{key}")
 
-        base = target.removesuffix("-runner")
+        # Every emulated target declares its emulator (board facts, tinyrig.boards).
         declared = get("emulator")
-        if declared is not None:
-            emulator: str | None = declared.removeprefix("qemu:")
-        else:
-            emulator = ("native" if base == "native" else
-                        next((m for m, env in QEMU_MACHINES.items() if env == base), None))
+        emulator = None if declared is None else declared.removeprefix("qemu:")
         method = get("flash_method") or ("emulated" if emulator else "gdb")
         entries[target] = BoardEntry(
             target=target,

@@ -37,13 +37,17 @@ from tinyrig.model.flatbuffer import (
 from tinyrig.model.ops import TFLM_VERSION, unsupported_ops
 
 __all__ = [
-    "TARGETS",
+    "CATALOG",
     "CheckReport",
     "MemoryEstimate",
     "Problem",
     "Severity",
     "Target",
+    "budget_problems",
     "check_model",
+    "estimate_flash_bytes",
+    "target_named",
+    "targets",
 ]
 
 KIB: Final = 1024
@@ -58,9 +62,9 @@ class Target:
     ram_bytes: int
 
 
-TARGETS: Final[dict[str, Target]] = {t.name: t for t in (
-    Target("qemu-m4", "QEMU mps2-an386, Cortex-M4F (tinyrig's emulated board)", 4 * MIB, 4 * MIB),
-    Target("nucleo-f446re", "ST NUCLEO-F446RE, Cortex-M4F 180 MHz", 512 * KIB, 128 * KIB),
+# Boards tinyrig has no firmware target for (yet); the firmware targets themselves come from
+# their board entries (tinyrig.boards, platformio.ini), see target_named().
+CATALOG: Final[dict[str, Target]] = {t.name: t for t in (
     Target("nucleo-l4r5zi", "ST NUCLEO-L4R5ZI, Cortex-M4F 120 MHz (MLPerf Tiny reference)",
            2 * MIB, 640 * KIB),
     Target("disco-f746ng", "ST 32F746GDISCOVERY, Cortex-M7 216 MHz", 1 * MIB, 320 * KIB),
@@ -71,6 +75,53 @@ TARGETS: Final[dict[str, Target]] = {t.name: t for t in (
            8 * MIB, 512 * KIB),
     Target("apollo3", "Ambiq Apollo3 (SparkFun Edge), Cortex-M4F 48 MHz", 1 * MIB, 384 * KIB),
 )}
+
+
+
+def _firmware_targets() -> dict[str, Target]:
+    from tinyrig.boards import boards
+
+    found: dict[str, Target] = {}
+    for b in boards().values():
+        if b.flash is not None and b.ram is not None and not b.is_runner:
+            where = f", {b.emulator}" if b.emulator else ""
+            found[b.target] = Target(b.target, f"firmware target ({b.cpu}{where})",
+                                     b.flash.size, b.ram.size)
+    return found
+
+
+def targets() -> dict[str, Target]:
+    """Every board ``check --target`` knows: the firmware targets, then the catalog."""
+    return {**CATALOG, **_firmware_targets()}
+
+
+def target_named(name: str) -> Target:
+    known = targets()
+    if name not in known:
+        raise ModelError(f"unknown target '{name}'", hint=f"known targets: {', '.join(known)}")
+    return known[name]
+
+
+def budget_problems(flash_bytes: int, ram_bytes: int, target: Target) -> list[Problem]:
+    """ERROR when a need exceeds the board, WARNING above 90 % of it."""
+    problems: list[Problem] = []
+    for kind, need, have in (("flash", flash_bytes, target.flash_bytes),
+                             ("ram", ram_bytes, target.ram_bytes)):
+        if need > have:
+            problems.append(Problem(Severity.ERROR, f"{kind}-budget",
+                                    f"needs ~{need:,} B of {kind.upper()}, {target.name} "
+                                    f"has {have:,} B"))
+        elif need > 0.9 * have:
+            problems.append(Problem(Severity.WARNING, f"{kind}-budget",
+                                    f"needs ~{need:,} B of {kind.upper()}, over 90% of "
+                                    f"{target.name}'s {have:,} B"))
+    return problems
+
+
+def estimate_flash_bytes(model: Model) -> int:
+    """Model + TFLM runtime + its kernels (rough, -Os Cortex-M)."""
+    return model.size + RUNTIME_FLASH_BYTES + KERNEL_FLASH_BYTES * len(model.distinct_ops())
+
 
 # Rough costs of the firmware around the model (Cortex-M4, -Os, newlib-nano): TFLM interpreter
 # and the tinyrig runtime; each kernel adds code. hello_world linked at ~49 KB text.
@@ -272,10 +323,7 @@ def check_model(model: Model | bytes | str | os.PathLike[str], target: str | Tar
     for that board's flash and RAM. ``expect="int8"`` makes float compute an error."""
     m = load_model(model)
     if isinstance(target, str):
-        if target not in TARGETS:
-            raise ModelError(f"unknown target '{target}'",
-                             hint=f"known targets: {', '.join(TARGETS)}")
-        target = TARGETS[target]
+        target = target_named(target)
     problems: list[Problem] = []
     if m.version != SCHEMA_VERSION:
         problems.append(Problem(Severity.ERROR, "schema-version",
@@ -307,24 +355,14 @@ def check_model(model: Model | bytes | str | os.PathLike[str], target: str | Tar
     can_run = not missing and m.version == SCHEMA_VERSION
     arena, measured, accepted = _estimate_arena(m, run_interpreter=run_interpreter and can_run,
                                                 problems=problems)
-    n_kernels = len(m.distinct_ops())
     memory = MemoryEstimate(
-        flash_bytes=m.size + RUNTIME_FLASH_BYTES + KERNEL_FLASH_BYTES * n_kernels,
+        flash_bytes=estimate_flash_bytes(m),
         ram_bytes=arena + FIRMWARE_RAM_BYTES,
         arena_bytes=arena,
         arena_measured=measured,
     )
     if target is not None:
-        for kind, need, have in (("flash", memory.flash_bytes, target.flash_bytes),
-                                 ("ram", memory.ram_bytes, target.ram_bytes)):
-            if need > have:
-                problems.append(Problem(Severity.ERROR, f"{kind}-budget",
-                                        f"needs ~{need} B of {kind.upper()}, {target.name} "
-                                        f"has {have} B"))
-            elif need > 0.9 * have:
-                problems.append(Problem(Severity.WARNING, f"{kind}-budget",
-                                        f"needs ~{need} B of {kind.upper()}, over 90% of "
-                                        f"{target.name}'s {have} B"))
+        problems.extend(budget_problems(memory.flash_bytes, memory.ram_bytes, target))
     return CheckReport(
         sha256=m.sha256,
         size_bytes=m.size,

@@ -1,0 +1,59 @@
+// The few nRF51/nRF52 and Cortex-M registers tinyrig touches, as plain addresses (nRF51 and
+// nRF52840 reference manuals: the legacy UART0, TIMER0 and POWER are at the same addresses on
+// both). No vendor headers.
+#pragma once
+
+#include <cstdint>
+
+namespace tinyrig {
+namespace nrf5 {
+
+inline volatile uint32_t& Register(uintptr_t address) {
+  return *reinterpret_cast<volatile uint32_t*>(address);
+}
+
+constexpr uintptr_t kUartBase = 0x40002000u;
+constexpr uintptr_t kUartStartRx = kUartBase + 0x000;
+constexpr uintptr_t kUartStartTx = kUartBase + 0x008;
+constexpr uintptr_t kUartRxReady = kUartBase + 0x108;  // EVENTS_RXDRDY
+constexpr uintptr_t kUartTxReady = kUartBase + 0x11C;  // EVENTS_TXDRDY
+constexpr uintptr_t kUartError = kUartBase + 0x124;    // EVENTS_ERROR
+constexpr uintptr_t kUartIntEnSet = kUartBase + 0x304;
+constexpr uintptr_t kUartIntEnClr = kUartBase + 0x308;
+constexpr uintptr_t kUartErrorSrc = kUartBase + 0x480;
+constexpr uintptr_t kUartEnable = kUartBase + 0x500;
+constexpr uintptr_t kUartPselTxd = kUartBase + 0x50C;
+constexpr uintptr_t kUartPselRxd = kUartBase + 0x514;
+constexpr uintptr_t kUartRxd = kUartBase + 0x518;
+constexpr uintptr_t kUartTxd = kUartBase + 0x51C;
+constexpr uintptr_t kUartBaudrate = kUartBase + 0x524;
+constexpr uint32_t kUartEnableValue = 4;
+constexpr uint32_t kUartIntRxReady = 1u << 2;
+constexpr uint32_t kUartBaud115200 = 0x01D7E000u;
+constexpr unsigned kUartIrq = 2;
+
+constexpr uintptr_t kTimerBase = 0x40008000u;  // TIMER0
+constexpr uintptr_t kTimerStart = kTimerBase + 0x000;
+constexpr uintptr_t kTimerCapture0 = kTimerBase + 0x040;
+constexpr uintptr_t kTimerMode = kTimerBase + 0x504;
+constexpr uintptr_t kTimerBitMode = kTimerBase + 0x508;
+constexpr uintptr_t kTimerPrescaler = kTimerBase + 0x510;
+constexpr uintptr_t kTimerCc0 = kTimerBase + 0x540;
+constexpr uint32_t kTimerBitMode32 = 3;
+constexpr uint32_t kTimerHz = 16000000u;  // HFCLK / 2^0
+
+constexpr uintptr_t kPowerResetReason = 0x40000400u;
+constexpr uint32_t kResetReasonWatchdog = 1u << 1;
+
+constexpr uintptr_t kNvicIser0 = 0xE000E100u;
+constexpr uintptr_t kScbAircr = 0xE000ED0Cu;
+constexpr uint32_t kAircrSysResetRequest = (0x05FAu << 16) | (1u << 2);
+constexpr uintptr_t kScbCpacr = 0xE000ED88u;
+constexpr uint32_t kCpacrCp10Cp11Full = 0xFu << 20;
+constexpr uintptr_t kDemcr = 0xE000EDFCu;
+constexpr uint32_t kDemcrTraceEnable = 1u << 24;
+constexpr uintptr_t kDwtCtrl = 0xE0001000u;
+constexpr uintptr_t kDwtCycCnt = 0xE0001004u;
+
+}  // namespace nrf5
+}  // namespace tinyrig
