@@ -6,6 +6,7 @@
 
 #include "hal/hal.h"
 #include "runner/abort_guard.h"
+#include "runner/kernel_guards.h"
 #include "tensorflow/lite/micro/arena_allocator/single_arena_buffer_allocator.h"
 #include "tensorflow/lite/micro/memory_planner/greedy_memory_planner.h"
 #include "tensorflow/lite/micro/micro_allocator.h"
@@ -161,6 +162,9 @@ void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8
       status_ = Status::MODEL_INVALID;
       return;
     }
+    // Kernels that index with tensor values check them first (runner/kernel_guards.h): the
+    // host's input data reaches them in every firmware, built-in model or not.
+    InstallKernelGuards(g_op_resolver);
     ops_registered = true;
   }
   loading_ = true;
