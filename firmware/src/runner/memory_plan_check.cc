@@ -230,7 +230,7 @@ Status CheckOfflinePlan(const tflite::Model& model, const tflite::Metadata& meta
   // Pass 2: the offline-placed tensors TFLM allocates (InitializeAllocationInfo's
   // needs_allocating), compacted to the front of g_plan (variables: live always).
   uint32_t placed = 0;
-  uint32_t global_of[2];
+  uint32_t global_of[2] = {0, 0};
   for (uoffset_t sg = 0; sg < subgraphs->size(); ++sg) {
     const auto& tensors = *subgraphs->Get(sg)->tensors();
     for (uoffset_t t = 0; t < tensors.size(); ++t) {
