@@ -152,7 +152,8 @@ def gather(s: ModuleType) -> bytes:
     return _one_op(s, GATHER, [("params", FLOAT32, [8], _floats(PARAMS)),
                                ("positions", INT32, [4], None),
                                ("out", FLOAT32, [4], None)],
-                   inputs=[1], outputs=[2], op_inputs=[0, 1], options=(s.BuiltinOptions.GatherOptions, options))
+                   inputs=[1], outputs=[2], op_inputs=[0, 1],
+                   options=(s.BuiltinOptions.GatherOptions, options))
 
 
 def gather_nd(s: ModuleType) -> bytes:
@@ -203,10 +204,15 @@ def constant_input(s: ModuleType) -> bytes:
 
 
 def huge_tensor(s: ModuleType) -> bytes:
-    """GATHER into a bool output of exactly 2^31 one-byte elements (TFLM counts them in int)."""
-    return _one_op(s, GATHER, [("params", BOOL, [8], bytes(8)), ("positions", INT32, [2], None),
-                               ("out", BOOL, [2, 1 << 30], None)],
-                   inputs=[1], outputs=[2], op_inputs=[0, 1])
+    """The sine model with one more (unused) int8 tensor of exactly 2^31 elements: TFLM counts
+    elements in `int` when it sizes every tensor for its memory plan."""
+    model = _sine(s)
+    extra = _tensor(s, "huge", TensorType.INT8, [2, 1 << 30], 0)
+    extra.quantization = s.QuantizationParametersT()
+    extra.quantization.scale = [0.5]
+    extra.quantization.zeroPoint = [0]
+    model.subgraphs[0].tensors.append(extra)
+    return _pack(s, model)
 
 
 def call_once_cycle(s: ModuleType) -> bytes:
