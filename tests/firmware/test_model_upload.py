@@ -352,7 +352,7 @@ UNSAFE_MODELS: dict[str, tuple[ErrorCode, str]] = {
     # finding 8: types the host cannot hold as model inputs or outputs
     "uint16-model-input": (ErrorCode.MODEL_INVALID, "unsupported type UINT16"),
     # suspected, confirmed: SET_INPUT would write into the model slot under its CRC and id
-    "constant-data-input": (ErrorCode.MODEL_INVALID, "input or output with constant data"),
+    "constant-data-input": (ErrorCode.MODEL_INVALID, "tensor 0: input with constant data"),
     # suspected, confirmed: 2^31 one-byte elements passed and overflow TFLM's int count
     "tensor-2g-elements": (ErrorCode.MODEL_INVALID, "tensor 10: too many elements"),
     # TFLM's lifetime walk recurses through control flow without a bound

@@ -448,15 +448,14 @@ Status CheckSubgraph(const tflite::Model& model, uoffset_t sg, ModelCheck* check
                   position, value, tensor_count);
   }
   // Tensors the firmware or TFLM writes must not point into the model: TFLM hands a tensor
-  // with constant data a pointer into the flatbuffer, so SET_INPUT (or IF copying into a
-  // subgraph's inputs, or a kernel writing its output) would rewrite the model slot under its
-  // CRC and id. Variables get their own memory (AllocateVariables).
+  // with constant data a pointer into the flatbuffer, so SET_INPUT (or IF / WHILE copying into
+  // a subgraph's inputs, or a kernel writing its output, below) would rewrite the model slot
+  // under its CRC and id. Outputs are only read. Variables get their own memory.
   for (const auto* list : {subgraph->inputs(), subgraph->outputs()}) {
     for (const int32_t index : *list) {
       const tflite::Tensor& tensor = *tensors->Get(static_cast<uoffset_t>(index));
-      if (!tensor.is_variable() && HasConstantData(model, tensor)) {
-        return Reject(check, "subgraph %u tensor %u: input or output with constant data", sg,
-                      index);
+      if (list == subgraph->inputs() && !tensor.is_variable() && HasConstantData(model, tensor)) {
+        return Reject(check, "subgraph %u tensor %u: input with constant data", sg, index);
       }
       // The host reads and writes model inputs and outputs as numpy arrays.
       if (sg == 0 && !FindTensorType(tensor.type())->io) {
