@@ -16,7 +16,7 @@ ifeq ($(origin TINYRIG_TFLM_SOURCE), undefined)
   endif
 endif
 
-.PHONY: setup system-deps fuzz-deps demo test lint typecheck unit fuzz bench clean
+.PHONY: setup system-deps fuzz-deps demo test lint typecheck unit fuzz bench bench-quick clean
 
 system-deps:
 	@tools/system-deps.sh
@@ -56,9 +56,10 @@ fuzz: setup fuzz-deps
 	$(MAKE) -C firmware/fuzz run
 
 bench: setup
-	$(PY) bench/arena_bench.py
-	$(PY) bench/convert_bench.py
-	$(PY) bench/link_bench.py
+	$(TINYRIG) bench
+
+bench-quick: setup
+	$(TINYRIG) bench --quick
 
 clean:
 	rm -rf build .pio

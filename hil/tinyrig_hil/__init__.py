@@ -1,2 +1,3 @@
-"""Hardware-in-the-loop support for pytest: ``--device URL`` and the ``tinyrig_device``
-fixture, installed as a pytest plugin with tinyrig."""
+"""Hardware-in-the-loop support: the pytest plugin (``--tinyrig-device URL``, the ``hil``
+marker, ``tinyrig_device``/``tinyrig_reference``/``tinyrig_validate`` fixtures) and rig files
+(``tinyrig rig run RIG.toml``), installed with tinyrig."""

@@ -1,5 +1,5 @@
 """The protocol suite, run against the real firmware: native (host build over a pty), QEMU
-(Cortex-M4 image), and a real board when one is given with --device.
+(Cortex-M4 image), and a real board when one is given with --tinyrig-device.
 
 Every test here talks to a real firmware process through the real host stack.
 """
@@ -45,7 +45,7 @@ def device(request: pytest.FixtureRequest, firmware_images: dict[str, object],
     if backend == "board":
         url = device_url(request.config)
         if not is_board(url):
-            pytest.skip("no real board given (--device /dev/ttyACM0 or TINYRIG_DEVICE)")
+            pytest.skip("no real board given (--tinyrig-device /dev/ttyACM0 or TINYRIG_DEVICE)")
         assert url is not None
         with RemoteDevice(SerialTransport(url)) as dev:
             yield dev

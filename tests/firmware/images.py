@@ -73,6 +73,14 @@ def hello_world_image_with_arena(target: str, arena_bytes: int) -> FirmwareImage
         pytest.skip(f"{exc} ({exc.hint})")
 
 
+def runner_arena() -> int:
+    """The arena open_device() builds runner firmware with (the built-in model's measured
+    size), so that tests and `--runner` / `debug-layers` share one image per target."""
+    from tinyrig.model.arena import measure_arena
+
+    return measure_arena(RUNNER_BUILT_IN).arena_bytes
+
+
 def runner_image(target: str) -> FirmwareImage:
     """The upload ("runner") firmware for ``target`` (e.g. native-runner); skip without its
     compiler. Its arena is the target's TINYRIG_RUNNER_ARENA_BYTES (platformio.ini)."""
@@ -80,6 +88,6 @@ def runner_image(target: str) -> FirmwareImage:
     if reason is not None:
         pytest.skip(reason)
     try:
-        return build_firmware(target, RUNNER_BUILT_IN, arena_bytes=HELLO_WORLD_ARENA)
+        return build_firmware(target, RUNNER_BUILT_IN, arena_bytes=runner_arena())
     except ToolchainMissingError as exc:
         pytest.skip(f"{exc} ({exc.hint})")

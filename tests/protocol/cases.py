@@ -23,6 +23,7 @@ from tinyrig.protocol import (
     TfLiteType,
     reply_type,
 )
+from tinyrig.protocol.tensor_read import ReadTensor, TensorChunk
 
 INFO = DeviceInfo(
     protocol_version=1, features=Feature.PROFILE, max_payload=4096, cpu_hz=25_000_000,
@@ -64,4 +65,8 @@ def golden_frames() -> dict[str, Frame]:
         "boot": Frame(MessageType.BOOT, 0, bytes([0])),
         "link_test": Frame(MessageType.LINK_TEST, 13, (65536).to_bytes(4, "little")),
         "arena_limit": Frame(MessageType.ARENA_LIMIT, 14, (1040).to_bytes(4, "little")),
+        "read_tensor": Frame(MessageType.READ_TENSOR, 15, ReadTensor(7, 0, 4096).encode()),
+        "read_tensor_reply": Frame(reply_type(MessageType.READ_TENSOR), 15,
+                                   TensorChunk(TfLiteType.INT8, (1, 4), 4,
+                                               bytes([0x80, 0xFF, 0x00, 0x7F])).encode()),
     }

@@ -50,6 +50,7 @@ bool IsRequest(MessageType type) {
     case MessageType::kModelChunk:
     case MessageType::kModelCommit:
     case MessageType::kArenaLimit:
+    case MessageType::kReadTensor:
       return true;
     case MessageType::kBoot:
     case MessageType::kLog:
@@ -179,6 +180,7 @@ void ProtocolServer::Dispatch(const FrameView& request) {
     case MessageType::kModelChunk: status = HandleModelChunk(request, reply); break;
     case MessageType::kModelCommit: status = HandleModelCommit(request, reply); break;
     case MessageType::kArenaLimit: status = HandleArenaLimit(request, reply); break;
+    case MessageType::kReadTensor: status = HandleReadTensor(request, reply); break;
     case MessageType::kBoot:
     case MessageType::kLog:
     case MessageType::kError: break;
@@ -552,6 +554,45 @@ Status ProtocolServer::HandleArenaLimit(const FrameView& request, ByteWriter& re
   WriteInfo(reply);
   return Status::OK;
 #endif
+}
+
+// Any tensor of the model after the last invoke (debug runner firmware only, which keeps every
+// intermediate tensor): `dtype u8, rank u8, rank x dim i32, bytes u32`, then up to `length`
+// bytes of its data from `offset` (fewer when the reply would exceed max_payload).
+Status ProtocolServer::HandleReadTensor(const FrameView& request, ByteWriter& reply) {
+  ByteReader reader(request.payload, request.payload_size);
+  uint16_t index = 0;
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  if (!reader.ReadU16(&index) || !reader.ReadU32(&offset) || !reader.ReadU32(&length) ||
+      reader.remaining() != 0) {
+    return Status::BAD_PAYLOAD;
+  }
+  if (!runner_.preserves_tensors()) {
+    error_detail_ = "intermediate tensors are not kept: boot the debug runner firmware";
+    return Status::UNSUPPORTED;
+  }
+  if (runner_.status() != Status::OK) return runner_.status();
+  const TfLiteEvalTensor* tensor = runner_.tensor(index);
+  if (tensor == nullptr) {
+    error_arg_ = static_cast<uint32_t>(runner_.tensor_count());
+    return Status::BAD_TENSOR;
+  }
+  const size_t bytes = runner_.tensor_bytes(index);
+  if (offset > bytes) {
+    error_arg_ = static_cast<uint32_t>(bytes);
+    return Status::OUT_OF_RANGE;
+  }
+  reply.U8(static_cast<uint8_t>(tensor->type));
+  const int rank = tensor->dims == nullptr ? 0 : tensor->dims->size;
+  reply.U8(static_cast<uint8_t>(rank));
+  for (int i = 0; i < rank; ++i) reply.I32(tensor->dims->data[i]);
+  reply.U32(static_cast<uint32_t>(bytes));
+  size_t count = bytes - offset < length ? bytes - offset : length;
+  if (count > reply.remaining()) count = reply.remaining();
+  if (count > 0 && tensor->data.raw == nullptr) return Status::BAD_TENSOR;
+  if (count > 0) reply.Bytes(static_cast<const uint8_t*>(tensor->data.data) + offset, count);
+  return Status::OK;
 }
 
 }  // namespace tinyrig

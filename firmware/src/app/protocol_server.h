@@ -91,6 +91,7 @@ class ProtocolServer {
   Status HandleModelChunk(const FrameView& request, ByteWriter& reply);
   Status HandleModelCommit(const FrameView& request, ByteWriter& reply);
   Status HandleArenaLimit(const FrameView& request, ByteWriter& reply);
+  Status HandleReadTensor(const FrameView& request, ByteWriter& reply);
 
   Status RequireModel();
   Status RunInvoke(ByteWriter& reply);

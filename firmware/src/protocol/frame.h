@@ -25,6 +25,7 @@ enum class MessageType : uint8_t {
   kProfile = 0x14,
   kStats = 0x15,
   kReset = 0x16,
+  kReadTensor = 0x17,
   kModelBegin = 0x20,
   kModelChunk = 0x21,
   kModelCommit = 0x22,

@@ -23,6 +23,15 @@
 #if TINYRIG_MODEL_UPLOAD
 #include "runner/all_ops_resolver.h"
 #endif
+#ifndef TINYRIG_PRESERVE_TENSORS
+#define TINYRIG_PRESERVE_TENSORS 0
+#endif
+// TINYRIG_PERTURB_OP=k (tests of the layer diff only): after op k runs, bit 6 of every byte of
+// its first output is flipped, so the model diverges from the host reference from op k on.
+#if defined(TINYRIG_PERTURB_OP) && !TINYRIG_PRESERVE_TENSORS
+#error "TINYRIG_PERTURB_OP needs TINYRIG_PRESERVE_TENSORS (debug runner firmware)"
+#endif
+#include "tensorflow/lite/micro/memory_helpers.h"
 
 namespace tinyrig {
 namespace {
@@ -198,7 +207,8 @@ void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8
   loading_ = true;
   g_interpreter = new (g_interpreter_storage) tflite::MicroInterpreter(
       model, g_op_resolver, g_tensor_arena, arena_size(),
-      /*resource_variables=*/nullptr, &profiler_);
+      /*resource_variables=*/nullptr, &profiler_,
+      /*preserve_all_tensors=*/TINYRIG_PRESERVE_TENSORS != 0);
   GuardedCall call{g_interpreter, kTfLiteError};
   if (g_interpreter->initialization_status() == kTfLiteOk &&
       !RunGuarded(AllocateTensorsCall, &call)) {
@@ -233,9 +243,56 @@ TfLiteTensor* ModelRunner::output(size_t index) const {
   return index < output_count() ? g_interpreter->output(index) : nullptr;
 }
 
+#ifdef TINYRIG_PERTURB_OP
+namespace {
+const uint8_t* g_perturb_model = nullptr;
+void PerturbAfterOp(uint32_t op_index) {
+  if (op_index != static_cast<uint32_t>(TINYRIG_PERTURB_OP) || g_interpreter == nullptr) return;
+  const tflite::Model* model = tflite::GetModel(g_perturb_model);
+  const auto* ops = model->subgraphs()->Get(0)->operators();
+  if (op_index >= ops->size()) return;
+  const auto* outputs = ops->Get(op_index)->outputs();
+  if (outputs == nullptr || outputs->size() == 0) return;
+  TfLiteEvalTensor* out = g_interpreter->GetTensor(outputs->Get(0));
+  size_t bytes = 0;
+  if (out == nullptr || out->data.raw == nullptr ||
+      tflite::TfLiteEvalTensorByteLength(out, &bytes) != kTfLiteOk) {
+    return;
+  }
+  for (size_t i = 0; i < bytes; ++i) out->data.uint8[i] ^= 0x40;
+}
+}  // namespace
+#endif
+
+bool ModelRunner::preserves_tensors() { return TINYRIG_PRESERVE_TENSORS != 0; }
+
+size_t ModelRunner::tensor_count() const {
+  if (status_ != Status::OK) return 0;
+  const auto* subgraphs = tflite::GetModel(model_data_)->subgraphs();
+  if (subgraphs == nullptr || subgraphs->size() == 0) return 0;
+  return subgraphs->Get(0)->tensors()->size();
+}
+
+const TfLiteEvalTensor* ModelRunner::tensor(size_t index) const {
+  if (!preserves_tensors() || index >= tensor_count()) return nullptr;
+  return g_interpreter->GetTensor(static_cast<int>(index));
+}
+
+size_t ModelRunner::tensor_bytes(size_t index) const {
+  const TfLiteEvalTensor* found = tensor(index);
+  if (found == nullptr || found->dims == nullptr) return 0;
+  size_t bytes = 0;
+  if (tflite::TfLiteEvalTensorByteLength(found, &bytes) != kTfLiteOk) return 0;
+  return bytes;
+}
+
 InvokeResult ModelRunner::Invoke() {
   if (status_ != Status::OK) return InvokeResult{status_, 0};
   profiler_.Clear();
+#ifdef TINYRIG_PERTURB_OP
+  g_perturb_model = model_data_;
+  profiler_.set_after_op(PerturbAfterOp);
+#endif
   const uint64_t start = hal::Ticks();
   GuardedCall call{g_interpreter, kTfLiteError};
   const bool returned = RunGuarded(InvokeCall, &call);

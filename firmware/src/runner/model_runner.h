@@ -13,6 +13,7 @@
 #include "runner/op_profiler.h"
 
 struct TfLiteTensor;
+struct TfLiteEvalTensor;
 namespace tflite {
 struct Model;
 }
@@ -58,6 +59,14 @@ class ModelRunner {
 
   InvokeResult Invoke();
   const OpProfiler& profiler() const { return profiler_; }
+
+  // Debug runner firmware (TINYRIG_PRESERVE_TENSORS): every tensor keeps its value after an
+  // invoke, so the host can read intermediate tensors back (READ_TENSOR). Elsewhere false.
+  static bool preserves_tensors();
+  size_t tensor_count() const;
+  // nullptr when the index is out of range, the model is not ready or tensors are not kept.
+  const TfLiteEvalTensor* tensor(size_t index) const;
+  size_t tensor_bytes(size_t index) const;
 
   // Called by the platform's DebugLog with every TFLM message while Load() runs, so that an
   // allocation failure can be told apart from an invalid model.

@@ -21,6 +21,7 @@ uint32_t OpProfiler::BeginEvent(const char* tag) {
 void OpProfiler::EndEvent(uint32_t event_handle) {
   if (event_handle >= count_) return;
   events_[event_handle].end_ticks = static_cast<uint32_t>(hal::Ticks());
+  if (after_op_ != nullptr) after_op_(event_handle);
 }
 
 }  // namespace tinyrig

@@ -23,6 +23,8 @@ class OpProfiler : public tflite::MicroProfilerInterface {
   void EndEvent(uint32_t event_handle) override;
 
   void Clear() { count_ = 0; dropped_ = 0; }
+  // Called with the op's index when it ends (the layer-diff tests perturb an op's output).
+  void set_after_op(void (*after_op)(uint32_t op_index)) { after_op_ = after_op; }
   size_t count() const { return count_; }
   // Events that did not fit (the table keeps the first kCapacity).
   size_t dropped() const { return dropped_; }
@@ -32,6 +34,7 @@ class OpProfiler : public tflite::MicroProfilerInterface {
   Event events_[kCapacity] = {};
   size_t count_ = 0;
   size_t dropped_ = 0;
+  void (*after_op_)(uint32_t op_index) = nullptr;
 };
 
 }  // namespace tinyrig

@@ -18,7 +18,8 @@ def _register() -> None:
     # module cannot stop the others from loading.
     import importlib
 
-    for module in ("model_cmds", "convert_cmd", "build_cmds", "device_cmds"):
+    for module in ("model_cmds", "convert_cmd", "build_cmds", "device_cmds", "flash_cmds",
+                   "plan_cmd", "bench_cmd", "validate_cmd", "rig_cmd"):
         try:
             importlib.import_module(f"tinyrig.cli.{module}")
         except ModuleNotFoundError as exc:

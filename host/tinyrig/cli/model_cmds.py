@@ -242,6 +242,10 @@ def export(
     ] = None,
     name: Annotated[str | None, typer.Option(
         "--name", help="Model name for the C symbols (default: the file name).")] = None,
+    plan: Annotated[bool, typer.Option(
+        "--plan", help="Add an offline memory plan first (as `tinyrig plan`): the planned "
+                       ".tflite is written beside the sources and the C array holds it.")
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Write the model as C++ sources for the firmware (data, op resolver, metadata)."""
@@ -251,6 +255,15 @@ def export(
 
     parsed = load_model(model)
     require_supported(parsed)
+    if plan:
+        from tinyrig.model.plan import plan_model
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        planned_path = out_dir / f"{model.stem}_planned.tflite"
+        plan_model(parsed, planned_path)
+        name = name if name is not None else model.stem
+        model = planned_path
+        parsed = load_model(planned_path)
     if arena_bytes is None:
         from tinyrig.model.arena import measure_arena
 

@@ -6,6 +6,7 @@
 | ``native`` | the firmware compiled for the host, over a pty |
 | ``qemu`` / ``qemu:mps2-an386`` | the Cortex-M firmware under qemu-system-arm, UART on a pty |
 | ``/dev/ttyACM0``, ``socket://h:port``, ``rfc2217://h:port`` | a board with tinyrig firmware |
+| ``auto`` | the only board attached (``tinyrig devices`` lists them) |
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ Progress = Callable[..., None]
 # The runner firmware of each target is the target's name plus this; it boots with the sine
 # example built in and takes any model over the link (docs/protocol.md §3.1).
 RUNNER_SUFFIX = "-runner"
+# The debug runner keeps every intermediate tensor (READ_TENSOR, docs/protocol.md §3.4).
+DEBUG_SUFFIX = "-debug"
 RUNNER_BUILT_IN_MODEL = Path("models") / "sine" / "sine_int8.tflite"
 
 
@@ -101,12 +104,14 @@ def _ensure_model(device: RemoteDevice, model: Path, url: str) -> None:
 
 def open_device(url: str, *, model: Path | None = None, arena_bytes: int | None = None,
                 baudrate: int = DEFAULT_BAUDRATE, progress: Progress | None = None,
-                connect_timeout: float = 10.0, runner: bool = False) -> Device:
+                connect_timeout: float = 10.0, runner: bool = False,
+                debug: bool = False) -> Device:
     """Open the device behind ``url``.
 
     Emulated boards boot firmware built for ``model`` (cached), or with ``runner`` the
     runner firmware, to which ``model`` is then uploaded over the link. Real boards are
-    checked to run ``model``; runner firmware on them gets it uploaded.
+    checked to run ``model``; runner firmware on them gets it uploaded. ``debug`` boots the
+    debug runner of an emulated board instead (every intermediate tensor kept).
     """
     target = build_target(url)
     if (url == "sim" or target is not None) and model is None:
@@ -122,13 +127,19 @@ def open_device(url: str, *, model: Path | None = None, arena_bytes: int | None 
         return SimDevice(model, arena_bytes=arena_bytes)
     if target is not None:
         assert model is not None
-        if runner:
+        if debug:
+            device = _boot(url, target + DEBUG_SUFFIX, _runner_model(),
+                           _arena_for(_runner_model(), None), progress, connect_timeout)
+        elif runner:
             device = _boot(url, target + RUNNER_SUFFIX, _runner_model(),
                            _arena_for(_runner_model(), None), progress, connect_timeout)
         else:
             device = _boot(url, target, model, _arena_for(model, arena_bytes), progress,
                            connect_timeout)
     else:
+        from tinyrig.transport.discovery import resolve_port
+
+        url = resolve_port(url)  # "auto": the only board attached
         device = RemoteDevice(SerialTransport(url, baudrate=baudrate),
                               connect_timeout=connect_timeout)
     if model is not None:

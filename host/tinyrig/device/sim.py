@@ -9,6 +9,7 @@ from types import TracebackType
 
 from tinyrig import TFLM_COMMIT, __version__
 from tinyrig.device.base import Array, Inference
+from tinyrig.device.batch import BatchResult
 from tinyrig.model.flatbuffer import Model, Tensor, load_model
 from tinyrig.protocol import (
     DeviceInfo,
@@ -63,6 +64,16 @@ class SimDevice:
 
     def infer(self, inputs: Sequence[Array]) -> Inference:
         return Inference(outputs=list(self.interpreter.run(list(inputs))))
+
+    def infer_batch(self, inputs: Sequence[Array], *, workers: int | None = None,
+                    reset: bool = False) -> BatchResult:
+        """Every sample along axis 0 of ``inputs`` at the interpreter's speed, spread over
+        processes for large datasets (:func:`tinyrig.device.batch.simulate`)."""
+        from tinyrig.device.batch import simulate
+
+        return simulate(self.model, inputs, workers=workers,
+                        arena_bytes=self.interpreter.arena_bytes, reset=reset,
+                        interpreter=self.interpreter)
 
     def profile(self) -> list[ProfileEntry]:
         return []  # the Python interpreter exposes no per-op timings

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinyrig.device.errors import InputError
+from tinyrig.model.quantize import dequantize_values, quantize_values
 from tinyrig.protocol.messages import TensorSpec
 
 Array = npt.NDArray[np.generic]
@@ -47,9 +48,7 @@ def to_tensor_dtype(spec: TensorSpec, sample: Array, index: int, *, quantize: bo
     if quantize and np.issubdtype(sample.dtype, np.floating) and np.issubdtype(want, np.integer):
         if spec.scale == 0:
             raise InputError(f"input {index} has no quantization scale; pass {want} values")
-        info = np.iinfo(want.str)
-        values = np.round(sample.astype(np.float64) / spec.scale) + spec.zero_point
-        quantized: Array = np.clip(values, info.min, info.max).astype(want)
+        quantized: Array = quantize_values(sample, spec.scale, spec.zero_point, want)
         return quantized
     hint = (" (pass --quantize to quantize float values with the input's scale "
             f"{spec.scale:g} and zero point {spec.zero_point})"
@@ -75,6 +74,4 @@ def prepare_batch(specs: Sequence[TensorSpec], arrays: Sequence[Array], *,
 
 def dequantize(spec: TensorSpec, array: Array) -> npt.NDArray[np.float64]:
     """Real values of a quantized tensor (floats pass through)."""
-    if spec.scale and np.issubdtype(array.dtype, np.integer):
-        return (array.astype(np.float64) - spec.zero_point) * spec.scale
-    return array.astype(np.float64)
+    return dequantize_values(array, spec.scale, spec.zero_point)

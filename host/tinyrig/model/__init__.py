@@ -7,6 +7,7 @@ Modules (import what you need; only ``flatbuffer`` and ``errors`` load here):
 - :mod:`~tinyrig.model.inspect`     ``inspect_model()`` -> ``ModelReport``
 - :mod:`~tinyrig.model.check`       ``check_model()`` -> ``CheckReport``
 - :mod:`~tinyrig.model.arena`       ``measure_arena()`` -> ``ArenaReport``
+- :mod:`~tinyrig.model.plan`        ``plan_model()`` -> ``PlanReport`` (offline memory plans)
 - :mod:`~tinyrig.model.export`      ``export_model()`` -> ``ExportResult``
 - :mod:`~tinyrig.model.reference`   ``ReferenceInterpreter`` (host TFLM, the ``sim`` extra)
 - :mod:`~tinyrig.model.convert`     ``convert_model()`` (the ``convert`` extra)

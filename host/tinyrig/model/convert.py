@@ -34,6 +34,7 @@ import numpy as np
 
 from tinyrig.errors import MissingExtraError
 from tinyrig.model.errors import ModelError
+from tinyrig.model.quantize import dequantize_values, quantize_values
 
 __all__ = [
     "ConversionFailedError",
@@ -47,6 +48,7 @@ __all__ = [
     "UnsupportedModelError",
     "ValidationReport",
     "convert_model",
+    "float_predictor",
     "load_samples",
     "run_converted",
 ]
@@ -462,6 +464,26 @@ def _load_tflite(src: Path) -> _Source:
                    tflite=data)
 
 
+def float_predictor(src: Path) -> tuple[tuple[int, ...], Callable[[np.ndarray], np.ndarray]]:
+    """The float reference of a model: its sample shape and a batch ``predict`` (a Keras file, a
+    SavedModel or a float ``.tflite``), as conversion validates against it."""
+    src = Path(src)
+    if not src.exists():
+        raise ModelLoadError(f"float model {src} does not exist")
+    fmt = _source_format(src)
+    if fmt == "tflite":
+        source = _load_tflite(src)
+    else:
+        tf = _import_tensorflow()
+        source = (_load_saved_model(tf, src) if fmt == "saved_model"
+                  else _load_keras(tf, src, fmt))
+    if source.predict is None or source.sample_shape is None:
+        raise UnsupportedModelError(f"{src} is not a float model (input {source.input_dtype})",
+                                    hint="give the float source: .keras, .h5, a SavedModel "
+                                         "or a float32 .tflite")
+    return source.sample_shape, source.predict
+
+
 # --------------------------------------------------------------------------------------------
 # Running converted models
 
@@ -509,15 +531,13 @@ def _quantize(x: np.ndarray, info: TensorInfo) -> np.ndarray:
         return x.astype(dtype)
     if info.scale == 0.0:
         return x.astype(dtype)
-    limits = np.iinfo(dtype)
-    q = np.round(x / info.scale) + info.zero_point
-    return np.clip(q, limits.min, limits.max).astype(dtype)
+    return quantize_values(x, info.scale, info.zero_point, dtype)
 
 
 def _dequantize(y: np.ndarray, info: TensorInfo) -> np.ndarray:
     if np.dtype(info.dtype).kind == "f" or info.scale == 0.0:
         return y.astype(np.float32)
-    return ((y.astype(np.float32) - info.zero_point) * info.scale).astype(np.float32)
+    return dequantize_values(y, info.scale, info.zero_point).astype(np.float32)
 
 
 def _run_tflm(model: bytes, x: np.ndarray, inp: TensorInfo, out: TensorInfo
@@ -603,47 +623,45 @@ def _load_validation(path: Path, sample_shape: tuple[int, ...]
 
 def _validate(model: bytes, source: _Source, x: np.ndarray, y: np.ndarray | None
               ) -> tuple[ValidationReport, str | None]:
+    from tinyrig.validate.metrics import compare_output, is_classifier, label_metrics
+
     quant, runtime, why = run_converted(model, x)
     ref = source.predict(x) if source.predict is not None else None
     n = int(x.shape[0])
+    q2 = quant.reshape(n, -1).astype(np.float64)
     classes = int(quant.shape[-1]) if quant.ndim > 1 else 1
     if (y is not None and classes > 1 and y.shape == (n, classes)
             and np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1)):
         y = y.argmax(axis=1)  # one-hot labels
     integer_labels = y is not None and y.ndim == 1 and (
         y.dtype.kind in "iub" or bool(np.all(np.mod(y, 1) == 0)))
-    if classes > 1 and (y is None or integer_labels):
-        q_top = quant.reshape(n, -1).argmax(axis=1)
-        fields: dict[str, Any] = {}
-        if ref is not None:
-            f_top = ref.reshape(n, -1).argmax(axis=1)
-            fields["top1_agreement"] = float(np.mean(f_top == q_top))
-            diff = np.abs(ref.reshape(n, -1) - quant.reshape(n, -1))
-            fields["max_abs_error"] = float(diff.max())
-            fields["mean_abs_error"] = float(diff.mean())
-            if y is not None:
-                fields["float_accuracy"] = float(np.mean(f_top == y.astype(np.int64)))
+    vs_ref = (compare_output(0, q2, ref.reshape(n, -1).astype(np.float64), spec_a=None,
+                             spec_b=None) if ref is not None else None)
+    fields: dict[str, Any] = {}
+    if is_classifier(tuple(q2.shape[1:])) and (y is None or integer_labels):
+        if vs_ref is not None:
+            fields.update(top1_agreement=vs_ref.top1, max_abs_error=vs_ref.max_abs,
+                          mean_abs_error=vs_ref.mae)
         if y is not None:
-            fields["quantized_accuracy"] = float(np.mean(q_top == y.astype(np.int64)))
+            q_labels = label_metrics(q2, y, None)
+            fields["quantized_accuracy"] = q_labels.accuracy if q_labels else None
+            if ref is not None:
+                f_labels = label_metrics(ref.reshape(n, -1), y, None)
+                fields["float_accuracy"] = f_labels.accuracy if f_labels else None
         return ValidationReport(n, "classification", runtime, **fields), why
 
-    fields = {}
-    qf = quant.reshape(n, -1).astype(np.float64)
-    if ref is not None:
-        rf = ref.reshape(n, -1).astype(np.float64)
-        diff = np.abs(rf - qf)
-        fields["max_abs_error"] = float(diff.max())
-        fields["mean_abs_error"] = float(diff.mean())
-        denom = float(np.linalg.norm(rf) * np.linalg.norm(qf))
-        fields["cosine"] = float(np.dot(rf.ravel(), qf.ravel()) / denom) if denom else 0.0
+    if vs_ref is not None:
+        fields.update(max_abs_error=vs_ref.max_abs, mean_abs_error=vs_ref.mae,
+                      cosine=vs_ref.cosine)
     if y is not None:
-        yf = y.reshape(n, -1).astype(np.float64)
-        if yf.shape == qf.shape:
-            fields["quantized_label_max_abs_error"] = float(np.abs(qf - yf).max())
-            fields["quantized_label_mean_abs_error"] = float(np.abs(qf - yf).mean())
+        against = label_metrics(q2, y.reshape(n, -1), None)
+        if against is not None:
+            fields["quantized_label_max_abs_error"] = against.max_abs
+            fields["quantized_label_mean_abs_error"] = against.mae
             if ref is not None:
-                fields["float_label_mean_abs_error"] = float(
-                    np.abs(ref.reshape(n, -1) - yf).mean())
+                float_against = label_metrics(ref.reshape(n, -1), y.reshape(n, -1), None)
+                if float_against is not None:
+                    fields["float_label_mean_abs_error"] = float_against.mae
     return ValidationReport(n, "regression", runtime, **fields), why
 
 

@@ -128,7 +128,8 @@ class ReferenceInterpreter:
     """
 
     def __init__(self, model: bytes | str | os.PathLike[str] | Model,
-                 arena_bytes: int | None = None, *, probe: bool = True) -> None:
+                 arena_bytes: int | None = None, *, probe: bool = True,
+                 preserve_all_tensors: bool = False) -> None:
         runtime = import_tflite_micro()
         self.model = load_model(model)
         require_supported(self.model)
@@ -151,7 +152,8 @@ class ReferenceInterpreter:
             with contextlib.redirect_stdout(io.StringIO()):
                 self._interpreter = runtime.Interpreter.from_bytes(
                     self.model.data, arena_size=arena_bytes,
-                    intrepreter_config=runtime.InterpreterConfig.kAllocationRecording)
+                    intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors
+                    if preserve_all_tensors else runtime.InterpreterConfig.kAllocationRecording)
         except (RuntimeError, ValueError) as exc:
             raise InterpreterError(f"TFLM could not load the model: {exc}") from None
 
@@ -179,6 +181,16 @@ class ReferenceInterpreter:
                     for i in range(len(self.outputs))]
         except (RuntimeError, ValueError) as exc:
             raise InterpreterError(f"TFLM inference failed: {exc}") from None
+
+    def tensor(self, index: int) -> Array:
+        """Tensor ``index`` of the main subgraph after the last run (only with
+        ``preserve_all_tensors``, which keeps every intermediate tensor)."""
+        try:
+            found = self._interpreter.GetTensor(index, 0)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise InterpreterError(f"TFLM cannot read tensor {index}: {exc}") from None
+        data: Array = np.array(found["tensor_data"], copy=True)
+        return data
 
     def run_batch(self, inputs: Sequence[Array], *, reset: bool = False) -> list[Array]:
         """Run each sample along the leading axis of every input; outputs are stacked the same

@@ -28,6 +28,7 @@ class MessageType(enum.IntEnum):
     PROFILE = 0x14
     STATS = 0x15
     RESET = 0x16
+    READ_TENSOR = 0x17
     MODEL_BEGIN = 0x20
     MODEL_CHUNK = 0x21
     MODEL_COMMIT = 0x22

@@ -2,7 +2,9 @@
 
 from tinyrig.transport.base import Transport
 from tinyrig.transport.errors import (
+    AmbiguousPortError,
     LinkClosedError,
+    LinkStalledError,
     PortBusyError,
     PortNotFoundError,
     PortPermissionError,
@@ -11,6 +13,7 @@ from tinyrig.transport.errors import (
 from tinyrig.transport.serial_port import DEFAULT_BAUDRATE, SerialTransport, list_ports
 
 __all__ = [
-    "DEFAULT_BAUDRATE", "LinkClosedError", "PortBusyError", "PortNotFoundError",
-    "PortPermissionError", "SerialTransport", "Transport", "TransportError", "list_ports",
+    "DEFAULT_BAUDRATE", "AmbiguousPortError", "LinkClosedError", "LinkStalledError",
+    "PortBusyError", "PortNotFoundError", "PortPermissionError", "SerialTransport", "Transport",
+    "TransportError", "list_ports",
 ]

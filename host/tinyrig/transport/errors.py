@@ -22,17 +22,22 @@ class PortNotFoundError(TransportError):
         else:
             listing = ", ".join(available) if available else "none found"
             hint = f"serial ports present: {listing}; check the cable and the port name"
-        super().__init__(f"no device at {port}", port=port, hint=hint)
+        text = (f"no device at {port}" if port != "auto" else
+                "no board with a known USB id is attached (auto)")
+        super().__init__(text, port=port, hint=hint)
         self.available = available
 
 
 class PortPermissionError(TransportError):
     """The user may not open the port."""
 
-    def __init__(self, port: str) -> None:
+    def __init__(self, port: str, group: str | None = None) -> None:
+        group = group or "dialout"
         super().__init__(f"permission denied opening {port}", port=port,
-                         hint="add your user to the 'dialout' group (sudo usermod -aG dialout "
-                              "$USER), then log in again")
+                         hint=f"add your user to the '{group}' group that owns it (sudo "
+                              f"usermod -aG {group} $USER; on Arch and Fedora it is 'uucp'), "
+                              "then log in again")
+        self.group = group
 
 
 class PortBusyError(TransportError):
@@ -41,3 +46,25 @@ class PortBusyError(TransportError):
 
 class LinkClosedError(TransportError):
     """The other end went away (board unplugged, emulator exited, socket closed)."""
+
+
+class AmbiguousPortError(TransportError):
+    """``auto`` was asked for and several boards are attached."""
+
+    def __init__(self, candidates: list[str]) -> None:
+        super().__init__(f"--port auto found {len(candidates)} boards: "
+                         + "; ".join(candidates), port="auto",
+                         hint="name one of them (e.g. its /dev/serial/by-id path)")
+        self.candidates = candidates
+
+
+class LinkStalledError(TransportError):
+    """Bytes written to the port do not leave it: the device stopped reading."""
+
+    def __init__(self, port: str, pending: int, seconds: float | None) -> None:
+        waited = f" after {seconds:.0f} s" if seconds else ""
+        super().__init__(f"{port}: {pending} byte(s) still unsent{waited}; the device stopped "
+                         "reading", port=port,
+                         hint="the board hung or its USB serial port is wedged: reset or "
+                              "replug it")
+        self.pending = pending

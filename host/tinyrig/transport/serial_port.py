@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import time
 from pathlib import Path
 from typing import Any
 
 from tinyrig.transport.errors import (
     LinkClosedError,
-    PortBusyError,
+    LinkStalledError,
     PortNotFoundError,
     PortPermissionError,
     TransportError,
 )
+from tinyrig.transport.lock import PortLock, busy_error, holders
 
 DEFAULT_BAUDRATE = 115200
+# How long written bytes may sit unsent (plus their time on the wire) before the link counts
+# as stalled.
+STALL_TIMEOUT = 10.0
+
+
+def _is_url(url: str) -> bool:
+    return "://" in url
 
 
 def list_ports() -> list[str]:
@@ -35,20 +44,36 @@ class SerialTransport:
     """A pyserial port opened by URL (see ``serial.serial_for_url``) or handed in."""
 
     def __init__(self, url: str, *, baudrate: int = DEFAULT_BAUDRATE,
-                 port: Any | None = None) -> None:
+                 port: Any | None = None, stall_timeout: float = STALL_TIMEOUT) -> None:
         self._url = url
         self._baudrate = baudrate
-        self._port = port if port is not None else self._open(url, baudrate)
+        self._stall_timeout = stall_timeout
+        self._lock: PortLock | None = None
+        if port is not None:
+            self._port = port
+            return
+        # One process per port (see tinyrig.transport.lock), then the OS-level exclusive open.
+        # pyserial's loop:// is private to its object: nothing to share, nothing to lock.
+        if not url.startswith("loop://"):
+            self._lock = PortLock(url).acquire()
+        try:
+            self._port = self._open(url, baudrate, stall_timeout)
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
 
     @staticmethod
-    def _open(url: str, baudrate: int) -> Any:
+    def _open(url: str, baudrate: int, stall_timeout: float) -> Any:
         import serial
 
         try:
             # Lock real device nodes so two rigs cannot interleave frames on one board.
             exclusive = True if url.startswith("/dev/") else None
+            # pyserial's rfc2217 client refuses write_timeout (NotImplementedError).
+            extra = {} if url.startswith("rfc2217://") else {"write_timeout": stall_timeout}
             return serial.serial_for_url(url, baudrate=baudrate, timeout=0,
-                                         write_timeout=30, exclusive=exclusive)
+                                         exclusive=exclusive, **extra)
         except serial.SerialException as exc:
             raise _classify(url, exc) from None
         except (OSError, ValueError) as exc:
@@ -71,10 +96,34 @@ class SerialTransport:
 
         try:
             self._port.write(data)
-            self._port.flush()
+            self._drain(len(data))
+        except serial.SerialTimeoutException:
+            raise LinkStalledError(self._url, len(data), self._port.write_timeout) from None
         except (serial.SerialException, OSError) as exc:
             raise LinkClosedError(f"write to {self._url} failed: {exc}", port=self._url,
                                   hint="the device was disconnected or has stopped") from None
+
+    def _drain(self, size: int) -> None:
+        """Wait until the bytes written have left (tcdrain), but not forever: a wedged USB-CDC
+        device or a port stopped by flow control would block ``flush()`` for good."""
+        if not hasattr(self._port, "fd") or not hasattr(self._port, "out_waiting"):
+            self._port.flush()  # sockets and RFC 2217: nothing is queued in the kernel tty
+            return
+        rate = self.bytes_per_second
+        deadline = time.monotonic() + self._stall_timeout + (size / rate if rate else 0.0)
+        delay = 0.0005
+        while True:
+            try:
+                pending = int(self._port.out_waiting)
+            except OSError:  # TIOCOUTQ unsupported: fall back to the kernel's own wait
+                self._port.flush()
+                return
+            if pending == 0:
+                return
+            if time.monotonic() > deadline:
+                raise LinkStalledError(self._url, pending, self._stall_timeout)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
 
     def read(self, max_bytes: int, timeout: float) -> bytes:
         import serial
@@ -102,6 +151,19 @@ class SerialTransport:
         # Closing a dead port must not mask the error that killed it.
         with contextlib.suppress(Exception):
             self._port.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+
+def _owning_group(path: str) -> str | None:
+    """The group a device node belongs to (dialout on Debian, uucp on Arch), if readable."""
+    import grp
+
+    try:
+        return grp.getgrgid(Path(path).stat().st_gid).gr_name
+    except (OSError, KeyError):
+        return None
 
 
 def _classify(url: str, exc: BaseException) -> TransportError:
@@ -112,10 +174,10 @@ def _classify(url: str, exc: BaseException) -> TransportError:
     code = getattr(cause, "errno", None) or getattr(exc, "errno", None)
     text = str(exc)
     if code == errno.EACCES or "Permission denied" in text:
-        return PortPermissionError(url)
+        return PortPermissionError(url, _owning_group(url))
     if code == errno.EBUSY or "Resource busy" in text or "exclusively lock" in text:
-        return PortBusyError(f"{url} is in use by another program", port=url,
-                             hint="close serial monitors or other tinyrig sessions on it")
+        found = holders(url) if not _is_url(url) else []
+        return busy_error(url, ", ".join(found) or None)
     if (code in (errno.ENOENT, errno.ENXIO, errno.ECONNREFUSED, errno.ENODEV)
             or "No such file" in text or "Connection refused" in text
             or "could not open port" in text.lower()):

@@ -1,0 +1,65 @@
+"""Batch simulation (tinyrig.device.batch): the same outputs as a sample-by-sample run, in input
+order, with one process or several; stateful models stay sequential; bad input is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.model.conftest import SHARED_MODELS, needs_tflm
+from tinyrig.device.batch import simulate
+from tinyrig.device.session import run_batch
+from tinyrig.device.sim import SimDevice
+from tinyrig.model.errors import InputError
+from tinyrig.model.reference import ReferenceInterpreter
+
+REPO = Path(__file__).resolve().parents[2]
+DIGITS = REPO / "models" / "digits" / "digits_int8.tflite"
+LSTM = SHARED_MODELS / "trained_lstm_int8.tflite"
+
+pytestmark = needs_tflm
+
+
+def _batch(path: Path, n: int, seed: int = 0) -> np.ndarray:
+    spec = ReferenceInterpreter(path).inputs[0]
+    return np.random.default_rng(seed).integers(-128, 127, (n, *spec.shape), dtype=np.int8)
+
+
+def test_processes_give_the_sequential_outputs_in_order() -> None:
+    x = _batch(DIGITS, 600)
+    expected = ReferenceInterpreter(DIGITS).run_batch([x])[0]
+    one = simulate(DIGITS, [x], workers=1)
+    two = simulate(DIGITS, [x], workers=2)
+    assert one.workers == 1 and two.workers == 2 and two.samples == 600
+    assert one.outputs[0].tobytes() == expected.tobytes()
+    assert two.outputs[0].tobytes() == expected.tobytes()
+
+
+def test_stateful_model_runs_sequentially_unless_reset() -> None:
+    if not LSTM.is_file():
+        pytest.skip(f"{LSTM} not available")
+    x = _batch(LSTM, 600)
+    assert simulate(LSTM, [x], workers=2).workers == 1
+    reset = simulate(LSTM, [x], workers=2, reset=True)
+    assert reset.workers == 2
+    expected = ReferenceInterpreter(LSTM).run_batch([x], reset=True)[0]
+    assert reset.outputs[0].tobytes() == expected.tobytes()
+
+
+def test_sim_device_run_batch_takes_the_fast_path_with_the_same_results() -> None:
+    x = _batch(DIGITS, 40, seed=3)
+    with SimDevice(DIGITS) as device:
+        report = run_batch(device, [x])
+    expected = ReferenceInterpreter(DIGITS).run_batch([x])[0]
+    assert len(report.samples) == 40
+    for k, sample in enumerate(report.samples):
+        assert sample.outputs[0].tobytes() == expected[k].tobytes()
+
+
+def test_wrong_inputs_are_one_clear_error() -> None:
+    with pytest.raises(InputError, match="expects a batch"):
+        simulate(DIGITS, [np.zeros((4, 3), np.float32)])
+    with pytest.raises(InputError, match="1 input"):
+        simulate(DIGITS, [])
