@@ -254,7 +254,7 @@ CRAFTED: dict[str, Callable[[ModuleType], bytes]] = {
     "plan-buffer-without-data": lambda s: _with_plan(s, _sine(s), None),
     "plan-too-short": lambda s: _sine_plan(s, SINE_GOOD_PLAN, drop=2),
     "plan-wrong-count": lambda s: _sine_plan(s, SINE_GOOD_PLAN, count=9),
-    "plan-wrong-version": lambda s: _sine_plan(s, SINE_GOOD_PLAN, version=1),
+    "plan-wrong-version": lambda s: _sine_plan(s, SINE_GOOD_PLAN, version=2),
     "plan-misaligned": lambda s: _sine_plan(s, {**SINE_GOOD_PLAN, 7: 24}),
     "plan-live-overlap": lambda s: _sine_plan(s, {0: 0, 7: 0, 8: 16, 9: 32}),
     "plan-offset-past-int": lambda s: _sine_plan(s, {**SINE_GOOD_PLAN, 8: 0x7FFFFFF0}),

@@ -338,7 +338,7 @@ UNSAFE_MODELS: dict[str, tuple[ErrorCode, str]] = {
     "plan-buffer-without-data": (ErrorCode.MODEL_INVALID, "holds no plan"),
     "plan-too-short": (ErrorCode.MODEL_INVALID, "offsets need"),
     "plan-wrong-count": (ErrorCode.MODEL_INVALID, "9 offsets for 10 tensors"),
-    "plan-wrong-version": (ErrorCode.MODEL_INVALID, "version 1"),
+    "plan-wrong-version": (ErrorCode.MODEL_INVALID, "version 2"),
     "plan-misaligned": (ErrorCode.MODEL_INVALID, "tensor 7: offset 24"),
     "plan-live-overlap": (ErrorCode.MODEL_INVALID,
                           "tensor 0 and subgraph 0 tensor 7 overlap while both are live"),

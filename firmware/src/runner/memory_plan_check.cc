@@ -192,9 +192,10 @@ Status CheckOfflinePlan(const tflite::Model& model, const tflite::Metadata& meta
   }
   int32_t header[kPlanHeaderWords];
   std::memcpy(header, data->data(), sizeof(header));
-  if (header[0] != 0 || header[1] != 0) {
-    return Reject(check, "offline plan: version %d subgraph %d (0 and 0 supported)", header[0],
-                  header[1]);
+  // TFLM reads neither word; writers use version 0 (TFLM's docs) or 1 (tinyrig.model.plan).
+  if ((header[0] != 0 && header[0] != 1) || header[1] != 0) {
+    return Reject(check, "offline plan: version %d subgraph %d (0 or 1, and 0 supported)",
+                  header[0], header[1]);
   }
   if (header[2] < 0 || static_cast<uint32_t>(header[2]) != tensor_count) {
     return Reject(check, "offline plan: %d offsets for %u tensors", header[2], tensor_count);

@@ -6,11 +6,11 @@
 //    the options of every op whose builtin_code() is a control-flow op without checking them: a
 //    cycle is unbounded recursion, missing options a null dereference.
 // 2. The offline memory plan (`OfflineMemoryAllocation` metadata, TFLM's format: int32 words
-//    [version = 0, subgraph = 0, N, N offsets], one offset per tensor of every subgraph in order,
+//    [version = 0 or 1, subgraph = 0, N, N offsets], one offset per tensor of every subgraph,
 //    -1 = planned by TFLM). TFLM places the tensors at these arena offsets without any check:
 //    negative offsets write below the arena, overlapping tensors corrupt each other. Accepted
 //    only when, exactly as TFLM will use it:
-//      - the metadata names an existing buffer with data, of 12 + 4 N bytes, version 0;
+//      - the metadata names an existing buffer with data, of at least 12 + 4 N bytes;
 //      - N equals the number of tensors of all subgraphs;
 //      - every offset is -1 or a multiple of 16 (MicroArenaBufferAlignment) whose end, offset +
 //        the tensor's bytes rounded to 16, is at most kMaxTensorBytes (TFLM adds them in `int`); the end
