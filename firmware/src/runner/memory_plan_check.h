@@ -12,10 +12,11 @@
 //    only when, exactly as TFLM will use it:
 //      - the metadata names an existing buffer with data, of at least 12 + 4 N bytes;
 //      - N equals the number of tensors of all subgraphs;
-//      - every offset is -1 or a multiple of 16 (MicroArenaBufferAlignment) whose end, offset +
-//        the tensor's bytes rounded to 16, is at most kMaxTensorBytes (TFLM adds them in `int`); the end
-//        must also fit the arena, which TFLM checks itself when it reserves the plan (an offset
-//        past the arena is ARENA_TOO_SMALL with the bytes needed, as for any model);
+//      - every offset is -1 or a multiple of 16 (MicroArenaBufferAlignment) whose end, offset
+//        + the tensor's bytes rounded to 16, is at most kMaxTensorBytes (TFLM adds them in
+//        `int`); the end must also fit the arena, which TFLM checks itself when it reserves the
+//        plan (an offset past the arena is ARENA_TOO_SMALL with the bytes needed, as for any
+//        model);
 //      - no two offline-placed tensors that TFLM allocates (no constant data, non-zero size)
 //        share a byte while both are live. Lifetimes are TFLM's own: allocation scopes counted
 //        over the operators in execution order, control-flow subgraphs walked in place; a tensor
