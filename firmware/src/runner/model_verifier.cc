@@ -479,6 +479,11 @@ Status CheckSubgraph(const tflite::Model& model, uoffset_t sg, ModelCheck* check
       return Reject(check, "subgraph %u operator %u input %u: tensor %d out of range", sg, i,
                     position, value);
     }
+    // -1 marks an omitted optional input; no op's first input is optional, and kernels read it
+    // unchecked (the model fuzzer found NEG dereferencing TFLM's null for input -1).
+    if (op->inputs()->size() != 0 && op->inputs()->Get(0) < 0) {
+      return Reject(check, "subgraph %u operator %u: input 0 is missing", sg, i);
+    }
     if (!IndicesOk(op->outputs(), tensor_count, false, &position, &value)) {
       return Reject(check, "subgraph %u operator %u output %u: tensor %d out of range", sg, i,
                     position, value);
@@ -500,6 +505,18 @@ Status CheckSubgraph(const tflite::Model& model, uoffset_t sg, ModelCheck* check
     const int builtin = code->builtin_code() > code->deprecated_builtin_code()
                             ? static_cast<int>(code->builtin_code())
                             : static_cast<int>(code->deprecated_builtin_code());
+    // Kernels read input 0 and write output 0 without counting them (the model fuzzer found
+    // NEG with no inputs dereferencing null); only these ops have none.
+    const bool no_inputs_ok = builtin == tflite::BuiltinOperator_VAR_HANDLE ||
+                              builtin == tflite::BuiltinOperator_CALL_ONCE;
+    const bool no_outputs_ok = builtin == tflite::BuiltinOperator_ASSIGN_VARIABLE ||
+                               builtin == tflite::BuiltinOperator_CALL_ONCE;
+    if ((op->inputs()->size() == 0 && !no_inputs_ok) ||
+        (op->outputs()->size() == 0 && !no_outputs_ok)) {
+      return Reject(check, "subgraph %u operator %u (%s) has no inputs or outputs", sg, i,
+                    tflite::EnumNameBuiltinOperator(
+                        static_cast<tflite::BuiltinOperator>(builtin)));
+    }
     status = CheckOperatorShapes(*subgraph, *op, builtin, sg, i, check);
     if (status != Status::OK) return status;
   }
