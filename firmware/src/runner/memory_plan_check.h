@@ -42,7 +42,11 @@ namespace tinyrig {
 
 struct ModelCheck;
 
-constexpr uint32_t kMaxPlannedTensors = 2048;
+// Boards short of RAM lower it (platformio.ini): the scratch is 16 bytes per tensor.
+#ifndef TINYRIG_MAX_PLANNED_TENSORS
+#define TINYRIG_MAX_PLANNED_TENSORS 2048
+#endif
+constexpr uint32_t kMaxPlannedTensors = TINYRIG_MAX_PLANNED_TENSORS;
 // Operators TFLM's lifetime walk may visit (control-flow subgraphs are walked once per call
 // site, so a chain of subgraphs each calling the next twice grows exponentially).
 constexpr uint32_t kMaxWalkedOperators = 1u << 20;
