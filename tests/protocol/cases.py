@@ -69,4 +69,6 @@ def golden_frames() -> dict[str, Frame]:
         "read_tensor_reply": Frame(reply_type(MessageType.READ_TENSOR), 15,
                                    TensorChunk(TfLiteType.INT8, (1, 4), 4,
                                                bytes([0x80, 0xFF, 0x00, 0x7F])).encode()),
+        "state_keep": Frame(MessageType.STATE, 16, bytes([1])),
+        "state_reply": Frame(reply_type(MessageType.STATE), 16),
     }

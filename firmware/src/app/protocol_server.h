@@ -92,6 +92,7 @@ class ProtocolServer {
   Status HandleModelCommit(const FrameView& request, ByteWriter& reply);
   Status HandleArenaLimit(const FrameView& request, ByteWriter& reply);
   Status HandleReadTensor(const FrameView& request, ByteWriter& reply);
+  Status HandleState(const FrameView& request, ByteWriter& reply);
 
   Status RequireModel();
   Status RunInvoke(ByteWriter& reply);

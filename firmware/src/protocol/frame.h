@@ -26,6 +26,7 @@ enum class MessageType : uint8_t {
   kStats = 0x15,
   kReset = 0x16,
   kReadTensor = 0x17,
+  kState = 0x18,
   kModelBegin = 0x20,
   kModelChunk = 0x21,
   kModelCommit = 0x22,

@@ -260,6 +260,11 @@ class DeviceClient:
         self._last_invoke_seconds = None
         return self._info
 
+    def set_state(self, keep: bool) -> None:
+        """STATE: reset the model's variable tensors before every invoke (``keep`` False, the
+        default after HELLO) or keep them across invokes; either way they are reset now."""
+        self.request(MessageType.STATE, bytes([1 if keep else 0]))
+
     def set_arena_limit(self, arena_bytes: int) -> DeviceInfo:
         """Reload the active model using only ``arena_bytes`` of the device's arena (0: all);
         the returned INFO's model_status says whether it fit (ARENA_LIMIT)."""

@@ -68,6 +68,12 @@ class RemoteDevice:
             timing, outputs = self.client.infer(raw)
         return Inference(decode_outputs(info, outputs), timing.ticks, timing.micros)
 
+    def set_keep_state(self, keep: bool) -> None:
+        """Stateless (the default of every session) or keep the model's state across
+        inferences (STATE); resets the state now (:mod:`tinyrig.model.state`)."""
+        with self._guard("STATE"):
+            self.client.set_state(keep)
+
     def profile(self) -> list[ProfileEntry]:
         with self._guard("PROFILE"):
             return self.client.profile()

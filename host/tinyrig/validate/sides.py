@@ -83,6 +83,9 @@ def run_litert(model: Path, data: Dataset, tick: Tick) -> list[Array]:
     outs = [d["index"] for d in interp.get_output_details()]
     results = []
     for index in range(data.count):
+        # the state rule of every backend (tinyrig.model.state): stateless, each sample
+        # from the initial state, as LiteRT itself would otherwise carry an LSTM's state
+        interp.reset_all_variables()
         for slot, value in zip(ins, data.sample(index), strict=True):
             interp.set_tensor(slot, value)
         interp.invoke()
