@@ -9,11 +9,17 @@ on every side, every call returns the exact tensor on native and qemu.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.firmware.images import REPO
+from tests.firmware.link import qemu_missing
 from tests.model.conftest import needs_tflm
 from tests.validate.boards import SHARED_MODELS, runner_device, upload
 from tinyrig.device.errors import DeviceRejectedError
@@ -97,3 +103,32 @@ def test_host_batch_path_follows_the_same_rule() -> None:
     assert [o.tobytes() for o in sim.infer_batch([xs]).outputs[0]] == _host(xs, keep=False)
     sim.set_keep_state(True)
     assert [o.tobytes() for o in sim.infer_batch([xs]).outputs[0]] == _host(xs, keep=True)
+
+
+@pytest.mark.parametrize("url", ["native", "qemu"])
+def test_run_command_keep_state_shows_the_kernel_difference(url: str, tmp_path: Path) -> None:
+    """`tinyrig run` as a user runs it: stateless (default) the device matches the host on
+    every sample; with --keep-state only the reference kernels (native) stream like the host,
+    CMSIS-NN's LSTM (qemu) differs on some samples and the command says so (exit 1)."""
+    if not LSTM.is_file():
+        pytest.skip(f"{LSTM} is not present")
+    if url == "qemu" and qemu_missing():
+        pytest.skip(str(qemu_missing()))
+    x = tmp_path / "x.npy"
+    np.save(x, _samples())
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tinyrig", "run", "--device", url, "--runner", "--model",
+             str(LSTM), "--input", str(x), "--json", *extra],
+            capture_output=True, text=True, check=False, timeout=900, cwd=REPO)
+
+    stateless = run()
+    assert stateless.returncode == 0, stateless.stderr
+    assert len(json.loads(stateless.stdout)["samples"]) == SAMPLES
+    kept = run("--keep-state")
+    if url == "native":
+        assert kept.returncode == 0, kept.stderr
+    else:
+        assert kept.returncode == 1
+        assert f"of {SAMPLES} sample(s) differ from the host reference" in kept.stderr

@@ -65,6 +65,10 @@ class SimDevice:
     def infer(self, inputs: Sequence[Array]) -> Inference:
         return Inference(outputs=list(self.interpreter.run(list(inputs))))
 
+    @property
+    def keep_state(self) -> bool:
+        return self.interpreter.keep_state
+
     def set_keep_state(self, keep: bool) -> None:
         """Stateless (the default) or keep a stateful model's state across inferences; resets
         the state now, like the STATE message of the firmware (:mod:`tinyrig.model.state`)."""

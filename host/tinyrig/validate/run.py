@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tinyrig.device.base import Device
+from tinyrig.device.base import Device, set_keep_state
 from tinyrig.errors import TinyrigError
 from tinyrig.model.flatbuffer import load_model
 from tinyrig.protocol import DeviceInfo, Feature, TensorSpec
@@ -31,14 +31,7 @@ from tinyrig.validate.report import (
     OutputInfo,
     ValidationReport,
 )
-from tinyrig.validate.sides import (
-    Side,
-    run_device,
-    run_float,
-    run_litert,
-    run_reference,
-    set_keep_state,
-)
+from tinyrig.validate.sides import Side, run_device, run_float, run_litert, run_reference
 
 Array = npt.NDArray[Any]
 #: ``progress(stage, done, total)``

@@ -45,18 +45,6 @@ def _stack(per_sample: list[list[Array]], outputs: int) -> list[Array]:
     return [np.stack([sample[j] for sample in per_sample]) for j in range(outputs)]
 
 
-def set_keep_state(device: Device, keep: bool) -> None:
-    """Put ``device`` under the state rule of the run (:mod:`tinyrig.model.state`); stateless
-    is every session's default, so only keeping state needs a device that can be told."""
-    setter = getattr(device, "set_keep_state", None)
-    if setter is None:
-        if keep:
-            raise ValidationError(f"{device.url} cannot keep a model's state across inferences",
-                                  hint="leave out --keep-state")
-        return
-    setter(keep)
-
-
 def run_reference(model: Path, data: Dataset, tick: Tick, *, keep_state: bool = False
                   ) -> list[Array]:
     """The host TFLM (``sim``): one batch per output, under the run's state rule."""
