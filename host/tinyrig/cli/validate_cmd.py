@@ -37,6 +37,8 @@ def _num(value: float | int | None, digits: int = 4) -> str:
 def render_report(report: ValidationReport) -> None:
     """Tables of a validation report for people."""
     title = f"{report.model} on {report.device}: {report.samples}/{report.requested} samples"
+    if report.keep_state:
+        title += " in one stream (state kept)"
     table = Table(title=title, title_justify="left")
     for head in ("comparison", "out", "bit-exact", "max steps", "max abs", "RMSE", "cosine",
                  "top-1"):
