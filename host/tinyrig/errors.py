@@ -22,6 +22,14 @@ class TinyrigError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def details(self) -> list[str]:
+        """Lines shown after the message and hint (e.g. a compiler's errors): by default the
+        last lines of a ``log`` attribute (a tool's output), if the error has one."""
+        log = getattr(self, "log", None)
+        if isinstance(log, str) and log.strip():
+            return log.strip().splitlines()[-12:]
+        return []
+
 
 class MissingExtraError(TinyrigError):
     """An optional dependency group is not installed."""

@@ -25,7 +25,10 @@ def test_minimum_measured_on_qemu_is_exact() -> None:
     reason = missing_tool_reason("qemu-m4")
     if reason:
         pytest.skip(reason)
-    report = measure_target_arena(HELLO_WORLD, "qemu")
+    report = measure_target_arena(HELLO_WORLD, "qemu", use_cache=False)
+    assert not report.cached
+    again = measure_target_arena(HELLO_WORLD, "qemu:mps2-an386")  # the same target: cached
+    assert again.cached and again.minimum_bytes == report.minimum_bytes
     assert report.target == "qemu-m4"
     assert 0 < report.arena_used <= report.minimum_bytes < report.arena_bytes
     # The per-model firmware (same kernels, same allocator) agrees with the runner's bisection.

@@ -72,3 +72,24 @@ def scale_activations(model: bytes, leading_dim: int) -> bytes:
         if data_length == 0 and rank >= 1 and struct.unpack_from("<i", buf, start)[0] == 1:
             struct.pack_into("<i", buf, start, leading_dim)
     return bytes(buf)
+
+
+_MODEL_OPERATOR_CODES: Final = 1
+_OPCODE_DEPRECATED_BUILTIN: Final = 0  # int8
+_OPCODE_BUILTIN: Final = 3  # int32 (TFLM reads the larger of the two)
+
+
+def set_builtin_code(model: bytes, opcode_index: int, builtin_code: int) -> bytes:
+    """The model with operator code ``opcode_index`` naming builtin op ``builtin_code`` (< 127)
+    instead: every operator using it now asks the op resolver for that op."""
+    assert 0 <= builtin_code < 127
+    buf = bytearray(model)
+    code = _tables(_root(buf), _MODEL_OPERATOR_CODES)[opcode_index]
+    written = 0
+    for field, fmt in ((_OPCODE_DEPRECATED_BUILTIN, "<b"), (_OPCODE_BUILTIN, "<i")):
+        offset = code.Offset(4 + 2 * field)
+        if offset:
+            struct.pack_into(fmt, buf, code.Pos + offset, builtin_code)
+            written += 1
+    assert written, "the operator code stores no builtin code to overwrite"
+    return bytes(buf)

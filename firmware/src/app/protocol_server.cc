@@ -228,9 +228,11 @@ Status ProtocolServer::HandlePing(const FrameView& request, ByteWriter& reply) {
 
 Status ProtocolServer::RequireModel() {
   const Status status = runner_.status();
-  if (status == Status::ARENA_TOO_SMALL) {
-    error_arg_ = runner_.bytes_needed();
-    error_detail_ = "tensor arena too small";
+  if (status != Status::OK) {
+    // Why the model did not load: TFLM's first message or the runner's own check (the host
+    // shows it; INFO carries only the status). Empty: the status name is sent instead.
+    error_detail_ = runner_.load_detail();
+    if (status == Status::ARENA_TOO_SMALL) error_arg_ = runner_.bytes_needed();
   }
   return status;
 }

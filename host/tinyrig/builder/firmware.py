@@ -18,7 +18,6 @@ import json
 import re
 import shutil
 import subprocess
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from tinyrig import TFLM_COMMIT
+from tinyrig.builder.arena_floor import check_arena_floor
+from tinyrig.builder.diagnostics import build_failure
 from tinyrig.builder.errors import BuildError, BuildFailedError, ToolchainMissingError
 from tinyrig.builder.platformio import ensure_core, pio_environment, pio_executable
 from tinyrig.builder.tflm import tflm_tree
@@ -35,8 +36,8 @@ _ARM_APT: Final = (
     "sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
     "libstdc++-arm-none-eabi-newlib"
 )
-_LOG_TAIL_LINES: Final = 40
 _STAMP: Final = "tinyrig-image.json"
+_BUILD_LOG: Final = "build.log"  # the whole output of the last `pio run` in a build directory
 # What `pio run` reads from firmware/ (not fuzz/ or tests/, which have their own outputs).
 _FIRMWARE_BUILD_INPUTS: Final = ("src", "platforms", "scripts", "include", "lib")
 _PROGRESS_ACTIONS: Final = ("Compiling", "Archiving", "Linking", "Indexing", "Retrieved")
@@ -217,16 +218,18 @@ def _estimate_steps(tflm_root: Path, project: Path) -> int:
 
 
 def _run_pio(target: str, project: Path, env: dict[str, str],
-             progress: ProgressCallback | None, total_steps: int) -> None:
+             progress: ProgressCallback | None, total_steps: int, log_path: Path) -> None:
+    """Run ``pio run -e target``, its whole output to ``log_path``; a failure raises
+    BuildFailedError with the compiler's and linker's errors (builder/diagnostics.py)."""
     command = [str(pio_executable()), "run", "--project-dir", str(project), "-e", target]
-    tail: deque[str] = deque(maxlen=_LOG_TAIL_LINES)
     steps = 0
     with subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, errors="replace") as process:
+                          stderr=subprocess.STDOUT, text=True, errors="replace") as process, \
+            log_path.open("w") as log:
         assert process.stdout is not None
         for raw in process.stdout:
+            log.write(raw)
             line = raw.rstrip("\n")
-            tail.append(line)
             action = next((a for a in _PROGRESS_ACTIONS if line.startswith(a)), None)
             if action is not None:
                 steps += 1
@@ -236,12 +239,7 @@ def _run_pio(target: str, project: Path, env: dict[str, str],
                              description=f"{target}: {action} {Path(line.split()[-1]).name}")
         returncode = process.wait()
     if returncode != 0:
-        log = "\n".join(tail)
-        if "command not found" in log or ("No such file or directory" in log and "gcc" in log):
-            raise BuildFailedError(f"building {target} failed: a compiler is missing", log=log,
-                                   hint="install the toolchain (see the log)")
-        raise BuildFailedError(f"building {target} failed (pio exit {returncode})", log=log,
-                               hint="the end of the build log follows")
+        raise build_failure(target, returncode, log_path, project)
 
 
 def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
@@ -261,6 +259,8 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
     _toolchain_for(target, platform).check()
     if arena_bytes <= 0:
         raise BuildError(f"arena_bytes must be positive, got {arena_bytes}")
+    if runner_arena_bytes(target, project) is None:  # runner targets raise it to their own
+        check_arena_floor(target, platform, arena_bytes)
 
     model_path = Path(model_path)
     model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
@@ -300,7 +300,8 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
             env["TINYRIG_TFLM_CMSIS_NN_DIR"] = str(tree.cmsis_nn_root)
         uses_cmsis_nn = "tinyrig-mps2" in platform and tree.cmsis_nn_root is not None
         root = tree.cmsis_nn_root if uses_cmsis_nn and tree.cmsis_nn_root else tree.root
-        _run_pio(target, project, env, progress, _estimate_steps(root, project))
+        _run_pio(target, project, env, progress, _estimate_steps(root, project),
+                 build_dir / _BUILD_LOG)
         if not elf.is_file():
             raise BuildFailedError(f"building {target} produced no {elf.name}", log="")
         stamp.write_text(json.dumps({"key": key, "inputs": json.loads(key_source)}, indent=2))

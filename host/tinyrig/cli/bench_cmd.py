@@ -44,6 +44,12 @@ def bench(
     """Run the benchmark suite: ratios against baselines measured in the same run, written to
     bench/results/*.json and bench/results/SUMMARY.md."""
     suite = load_suite()
+    if out is not None:  # before minutes of measuring, not after
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BenchError(f"cannot write the results to {out}: {exc.strerror}",
+                             hint="give --out a writable directory") from None
     command = "tinyrig bench" + (" --quick" if quick else "")
     with progress("benchmarking", quiet=json) as update:
         results = suite.run_suite(quick=quick, out_dir=out, command=command,

@@ -88,10 +88,10 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
                               soft_wrap=True)
             if exc.hint:
                 err_console.print(f"[dim]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
-            log = getattr(exc, "log", None)  # e.g. a compiler's output: the lines that matter
-            if isinstance(log, str) and log.strip():
-                tail = "\n".join(log.strip().splitlines()[-12:])
-                err_console.print(tail, style="dim", highlight=False, markup=False)
+            details = exc.details()  # e.g. a compiler's errors: the lines that matter
+            if details:
+                err_console.print("\n".join(details), style="dim", highlight=False,
+                                  markup=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[bold red]interrupted[/]")

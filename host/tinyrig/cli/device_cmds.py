@@ -11,11 +11,21 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from tinyrig.cli.common import JsonOption, console, emit, err_console, handle_errors, progress
+from tinyrig.cli.common import (
+    JsonOption,
+    console,
+    emit,
+    err_console,
+    handle_errors,
+    print_json,
+    progress,
+    to_jsonable,
+)
 from tinyrig.cli.main import app
 from tinyrig.device import build_target, dequantize, open_device
 from tinyrig.device.base import Array
-from tinyrig.device.errors import DeviceError
+from tinyrig.device.errors import DeviceError, ModelNotLoadedError
+from tinyrig.device.model_status import model_problem
 from tinyrig.device.session import RunReport, load_arrays, run_batch
 from tinyrig.device.sim import SimDevice
 from tinyrig.protocol import DeviceInfo, TensorSpec
@@ -128,7 +138,7 @@ def run(
         raise typer.Exit(1)
 
 
-def _render_info(info: DeviceInfo) -> None:
+def _render_info(info: DeviceInfo, problem: ModelNotLoadedError | None = None) -> None:
     table = Table(show_header=False, title="device", title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -139,12 +149,27 @@ def _render_info(info: DeviceInfo) -> None:
         ("tick rate", f"{info.tick_hz} Hz"),
         ("arena", f"{info.arena_used} of {info.arena_size} B used"),
         ("model", f"{info.model_size} B, id {info.model_id.hex()}, crc {info.model_crc32:08x}"),
-        ("model status", info.model_status.name),
+        ("model status", info.model_status.name if problem is None
+         else f"[bold red]{info.model_status.name}[/] (not loaded: see below)"),
         ("inputs", ", ".join(s.describe() for s in info.inputs)),
         ("outputs", ", ".join(s.describe() for s in info.outputs)),
     ]:
         table.add_row(key, value)
     console.print(table)
+    if problem is not None:
+        err_console.print(f"[bold yellow]warning:[/] {problem.message}", highlight=False,
+                          soft_wrap=True)
+        if problem.hint:
+            err_console.print(f"[dim]hint:[/] {problem.hint}", highlight=False, soft_wrap=True)
+        for line in problem.details():
+            err_console.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
+
+
+def _problem_json(problem: ModelNotLoadedError | None) -> dict[str, object] | None:
+    if problem is None:
+        return None
+    fields = {k: v for k, v in vars(problem).items() if not k.startswith("_")}
+    return {"error": type(problem).__name__, **fields}
 
 
 @app.command()
@@ -152,12 +177,17 @@ def _render_info(info: DeviceInfo) -> None:
 def info(device: DeviceOption, model: ModelOption = None, arena: ArenaOption = None,
          runner: RunnerOption = False, baud: BaudOption = DEFAULT_BAUDRATE,
          json: JsonOption = False) -> None:
-    """Connect to a device and show what it reports (board, firmware, model, arena)."""
+    """Connect to a device and show what it reports (board, firmware, model, arena); a model
+    that did not load is flagged with its cause and fix."""
     with _building(device, json) as update:
         dev = open_device(device, model=model, arena_bytes=arena, baudrate=baud,
-                          progress=update, runner=runner)
+                          progress=update, runner=runner, check_model=False)
     with dev:
-        emit(dev.info(), json, _render_info)
+        found, problem = dev.info(), model_problem(dev)
+    if json:
+        print_json(to_jsonable(found) | {"model_problem": to_jsonable(_problem_json(problem))})
+    else:
+        _render_info(found, problem)
 
 
 @app.command()

@@ -194,7 +194,7 @@ def arena(
 
         with progress(f"bisecting on {on_device}", quiet=json) as update:
             target_report = measure_target_arena(model, on_device, margin=margin,
-                                                 progress=update)
+                                                 progress=update, use_cache=not no_cache)
         emit(target_report, json, _render_target_arena)
         return
     with progress("measuring the arena", total=20, quiet=json) as update:
@@ -208,7 +208,7 @@ def _render_target_arena(r: TargetArenaReport) -> None:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("minimum", f"{r.minimum_bytes:,} B (bisected on the device in {r.probes} "
-                  "loads; 16 B less fails)")
+                  "loads; 16 B less fails)" + (", cached" if r.cached else ""))
     table.add_row("arena_used", f"{r.arena_used:,} B (what TFLM reports; excludes planner "
                   "scratch)")
     table.add_row("recommended", f"{r.arena_bytes:,} B (+{r.margin} B margin)")

@@ -2,6 +2,7 @@
 
 from tinyrig.device.base import Device, Inference
 from tinyrig.device.errors import (
+    ArenaTooSmallError,
     DeviceError,
     DeviceRejectedError,
     DeviceResetError,
@@ -9,12 +10,13 @@ from tinyrig.device.errors import (
     EmulatorError,
     InputError,
     ModelMismatchError,
+    ModelNotLoadedError,
 )
 from tinyrig.device.open import build_target, open_device
 from tinyrig.device.tensors import dequantize, prepare_batch
 
 __all__ = [
-    "Device", "DeviceError", "DeviceRejectedError", "DeviceResetError", "DeviceTimeoutError",
-    "EmulatorError", "Inference", "InputError", "ModelMismatchError", "build_target",
-    "dequantize", "open_device", "prepare_batch",
+    "ArenaTooSmallError", "Device", "DeviceError", "DeviceRejectedError", "DeviceResetError",
+    "DeviceTimeoutError", "EmulatorError", "Inference", "InputError", "ModelMismatchError",
+    "ModelNotLoadedError", "build_target", "dequantize", "open_device", "prepare_batch",
 ]

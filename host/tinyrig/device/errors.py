@@ -56,6 +56,8 @@ _HINTS: dict[ErrorCode | int, str] = {
     ErrorCode.NO_MODEL: "flash firmware built with a model, or upload one",
     ErrorCode.MODEL_INVALID: "run `tinyrig check MODEL` to see what the firmware cannot run",
     ErrorCode.BAD_VERSION: "flash firmware built by this version of tinyrig",
+    ErrorCode.MODEL_TOO_LARGE: "the model is larger than the firmware's model slot (arg): "
+                               "build it into the firmware with `tinyrig build`",
 }
 
 
@@ -69,3 +71,41 @@ class EmulatorError(DeviceError):
 
 class InputError(DeviceError):
     """Input arrays that do not fit the model's input tensors."""
+
+
+class ModelNotLoadedError(DeviceError):
+    """The firmware's model did not load (INFO's ``model_status`` is not OK, or an upload was
+    refused): ``status`` says why, ``detail`` is the device's own explanation."""
+
+    def __init__(self, message: str, *, url: str, status: ErrorCode, detail: str,
+                 hint: str | None) -> None:
+        super().__init__(message, hint=hint)
+        self.url = url
+        self.status = status
+        self.detail = detail
+
+
+class ArenaTooSmallError(ModelNotLoadedError):
+    """The model does not fit the firmware's tensor arena.
+
+    ``arena_bytes`` is the arena the firmware has; ``minimum_bytes`` what the model needs on
+    this target when known (``minimum_source`` says how it was measured); ``bytes_needed`` the
+    device's own lower bound (TFLM's "missing: N"), if it gave one; ``rebuild`` the command
+    that builds firmware with enough arena (None when the target is unknown).
+    """
+
+    def __init__(self, message: str, *, url: str, detail: str, hint: str | None,
+                 arena_bytes: int, bytes_needed: int | None, minimum_bytes: int | None,
+                 minimum_source: str | None, target: str | None,
+                 rebuild: str | None) -> None:
+        super().__init__(message, url=url, status=ErrorCode.ARENA_TOO_SMALL, detail=detail,
+                         hint=hint)
+        self.arena_bytes = arena_bytes
+        self.bytes_needed = bytes_needed
+        self.minimum_bytes = minimum_bytes
+        self.minimum_source = minimum_source
+        self.target = target
+        self.rebuild = rebuild
+
+    def details(self) -> list[str]:
+        return [f"the device says: {self.detail}"] if self.detail else []

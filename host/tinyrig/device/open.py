@@ -24,10 +24,10 @@ from tinyrig.device.emulators import (
     launch_native,
     launch_qemu,
 )
-from tinyrig.device.errors import DeviceError, ModelMismatchError
+from tinyrig.device.errors import DeviceError, DeviceRejectedError, ModelMismatchError
 from tinyrig.device.remote import RemoteDevice
 from tinyrig.paths import project_dir
-from tinyrig.protocol import Feature
+from tinyrig.protocol import ErrorCode, Feature
 from tinyrig.transport import DEFAULT_BAUDRATE, SerialTransport
 
 Progress = Callable[..., None]
@@ -65,7 +65,8 @@ def _arena_for(model: Path, arena_bytes: int | None) -> int:
 
 
 def _boot(url: str, target: str, model: Path, arena_bytes: int,
-          progress: Progress | None, connect_timeout: float) -> RemoteDevice:
+          progress: Progress | None, connect_timeout: float,
+          wanted: Path | None = None) -> RemoteDevice:
     """Build (cached) firmware for ``target`` with ``model`` built in, boot it, connect."""
     from tinyrig.builder.firmware import build_firmware
 
@@ -81,7 +82,8 @@ def _boot(url: str, target: str, model: Path, arena_bytes: int,
     except BaseException:
         board.stop()
         raise
-    return RemoteDevice(transport, url=url, board=board, connect_timeout=connect_timeout)
+    return RemoteDevice(transport, url=url, board=board, connect_timeout=connect_timeout,
+                        target=target, model_path=wanted or model)
 
 
 def _ensure_model(device: RemoteDevice, model: Path, url: str) -> None:
@@ -93,7 +95,17 @@ def _ensure_model(device: RemoteDevice, model: Path, url: str) -> None:
     if info.model_id == expected:
         return
     if Feature.MODEL_UPLOAD in info.features:
-        device.client.upload_model(data, expected)
+        try:
+            device.client.upload_model(data, expected)
+        except DeviceRejectedError as refused:
+            if refused.code not in (ErrorCode.ARENA_TOO_SMALL, ErrorCode.MODEL_INVALID,
+                                    ErrorCode.MODEL_TOO_LARGE):
+                raise
+            from tinyrig.device.model_status import diagnose
+
+            problem = diagnose(device, status=ErrorCode(refused.code), detail=refused.detail,
+                               arg=refused.arg)
+            raise (problem or refused) from None
         return
     raise ModelMismatchError(
         f"{url} runs model {info.model_id.hex()}, not {model.name} ({expected.hex()}), and its "
@@ -105,13 +117,15 @@ def _ensure_model(device: RemoteDevice, model: Path, url: str) -> None:
 def open_device(url: str, *, model: Path | None = None, arena_bytes: int | None = None,
                 baudrate: int = DEFAULT_BAUDRATE, progress: Progress | None = None,
                 connect_timeout: float = 10.0, runner: bool = False,
-                debug: bool = False) -> Device:
+                debug: bool = False, check_model: bool = True) -> Device:
     """Open the device behind ``url``.
 
     Emulated boards boot firmware built for ``model`` (cached), or with ``runner`` the
     runner firmware, to which ``model`` is then uploaded over the link. Real boards are
     checked to run ``model``; runner firmware on them gets it uploaded. ``debug`` boots the
-    debug runner of an emulated board instead (every intermediate tensor kept).
+    debug runner of an emulated board instead (every intermediate tensor kept). Then, unless
+    ``check_model`` is False, a model that did not load raises ModelNotLoadedError (e.g.
+    ArenaTooSmallError) naming the cause and its fix (``tinyrig.device.model_status``).
     """
     target = build_target(url)
     if (url == "sim" or target is not None) and model is None:
@@ -129,10 +143,12 @@ def open_device(url: str, *, model: Path | None = None, arena_bytes: int | None 
         assert model is not None
         if debug:
             device = _boot(url, target + DEBUG_SUFFIX, _runner_model(),
-                           _arena_for(_runner_model(), None), progress, connect_timeout)
+                           _arena_for(_runner_model(), None), progress, connect_timeout,
+                           wanted=model)
         elif runner:
             device = _boot(url, target + RUNNER_SUFFIX, _runner_model(),
-                           _arena_for(_runner_model(), None), progress, connect_timeout)
+                           _arena_for(_runner_model(), None), progress, connect_timeout,
+                           wanted=model)
         else:
             device = _boot(url, target, model, _arena_for(model, arena_bytes), progress,
                            connect_timeout)
@@ -141,13 +157,15 @@ def open_device(url: str, *, model: Path | None = None, arena_bytes: int | None 
 
         url = resolve_port(url)  # "auto": the only board attached
         device = RemoteDevice(SerialTransport(url, baudrate=baudrate),
-                              connect_timeout=connect_timeout)
-    if model is not None:
-        try:
+                              connect_timeout=connect_timeout, model_path=model)
+    try:
+        if model is not None:
             _ensure_model(device, model, url)
-        except BaseException:
-            device.close()
-            raise
+        if check_model:
+            device.check_model()
+    except BaseException:
+        device.close()
+        raise
     return device
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
 
 import numpy as np
@@ -13,19 +14,25 @@ from tinyrig.device.client import DeviceClient
 from tinyrig.device.emulators import EmulatedBoard
 from tinyrig.device.errors import EmulatorError, InputError
 from tinyrig.errors import TinyrigError
-from tinyrig.protocol import DeviceInfo, DeviceStats, ProfileEntry
+from tinyrig.protocol import DeviceInfo, DeviceStats, ErrorCode, ProfileEntry
 from tinyrig.transport import Transport
 
 
 class RemoteDevice:
-    """Firmware on the other end of a transport; may own the process emulating the board."""
+    """Firmware on the other end of a transport; may own the process emulating the board.
+
+    ``target`` (the firmware's build target) and ``model_path`` (the model it should run), when
+    known, make the error for a model that did not load name the exact fix."""
 
     def __init__(self, transport: Transport, *, url: str | None = None,
                  board: EmulatedBoard | None = None,
-                 connect_timeout: float = 10.0) -> None:
+                 connect_timeout: float = 10.0, target: str | None = None,
+                 model_path: Path | None = None) -> None:
         self._url = url or transport.url
         self.transport = transport
         self.board = board
+        self.target = target
+        self.model_path = model_path
         self.client = DeviceClient(transport)
         try:
             with self._guard("connect"):
@@ -53,7 +60,18 @@ class RemoteDevice:
     def info(self) -> DeviceInfo:
         return self.client.info
 
+    def check_model(self) -> None:
+        """Raise ModelNotLoadedError (ArenaTooSmallError, ...) unless the model is loaded."""
+        if self.client.info.model_status == ErrorCode.OK:
+            return
+        from tinyrig.device.model_status import diagnose
+
+        problem = diagnose(self)
+        if problem is not None:
+            raise problem
+
     def infer(self, inputs: Sequence[Array]) -> Inference:
+        self.check_model()
         info = self.client.info
         if len(inputs) != len(info.inputs):
             raise InputError(f"the model has {len(info.inputs)} input(s), {len(inputs)} given")
@@ -79,6 +97,7 @@ class RemoteDevice:
             self.client.set_state(keep)
 
     def profile(self) -> list[ProfileEntry]:
+        self.check_model()
         with self._guard("PROFILE"):
             return self.client.profile()
 
