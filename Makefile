@@ -16,14 +16,21 @@ ifeq ($(origin TINYRIG_TFLM_SOURCE), undefined)
   endif
 endif
 
-.PHONY: setup system-deps fuzz-deps demo test lint typecheck unit fuzz bench bench-quick clean
+.PHONY: setup system-deps all-deps fuzz-deps demo test lint typecheck unit fuzz bench bench-quick \
+  build-bench clean
 
+# The Debian packages come from one list, host/tinyrig/system_packages.txt (checked with
+# dpkg-query, installed as root, else the exact apt-get command is printed); then a C++
+# translation unit is compiled for the Cortex-M4F (tools/check-arm-cxx.sh), before any build.
 system-deps:
-	@tools/system-deps.sh
+	@tools/system-deps.sh core arm qemu
 
-# The suite also runs the firmware fuzzers briefly: clang + libFuzzer.
+# make test: every package of the list (the fuzzers' clang + libFuzzer, gdb-multiarch, ...).
+all-deps:
+	@tools/system-deps.sh --all
+
 fuzz-deps:
-	@tools/system-deps.sh --fuzz
+	@tools/system-deps.sh core fuzz
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +41,7 @@ $(VENV)/.installed: pyproject.toml
 setup: system-deps $(VENV)/.installed
 
 demo: setup
+	$(TINYRIG) doctor --target qemu-m4
 	$(TINYRIG) convert models/sine/sine_float.keras --representative models/sine/calibration.npy \
 	  --validate models/sine/validation.npz -o $(DEMO)/sine_int8.tflite
 	$(TINYRIG) arena $(DEMO)/sine_int8.tflite
@@ -47,7 +55,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-unit: setup fuzz-deps
+unit: setup all-deps
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit
@@ -60,6 +68,10 @@ bench: setup
 
 bench-quick: setup
 	$(TINYRIG) bench --quick
+
+# The firmware build from an empty cache, whole TFLM library vs the model's kernels (slow).
+build-bench: setup
+	$(PY) bench/build_bench.py
 
 clean:
 	rm -rf build .pio

@@ -130,14 +130,14 @@ def main() -> None:
              "|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(
-            f"| {r['url']} | {float(r['raw_echo_bytes_per_s']) / 1024:.1f} KiB/s | "
+            f"| {r['url']} | {float(str(r['raw_echo_bytes_per_s'])) / 1024:.1f} KiB/s | "
             f"{r['set_input_1024']:.2f} | {r['get_output_1024']:.2f} | "
             f"{r['set_input_65536']:.2f} | {r['get_output_65536']:.2f} | {r['upload']:.2f} | "
             f"{r['upload_seconds']:.2f} s |")
     lines.append("")
     (REPO / "bench" / "link_results.md").write_text("\n".join(lines))
     print("\n".join(lines))
-    print(f"median upload ratio {statistics.median(float(r['upload']) for r in results):.2f}")
+    print(f"median upload ratio {statistics.median(float(str(r['upload'])) for r in results):.2f}")
 
 
 if __name__ == "__main__":

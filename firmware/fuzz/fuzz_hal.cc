@@ -33,7 +33,7 @@ size_t UartRead(uint8_t*, size_t) { return 0; }
 uint64_t Ticks() { return fuzz::g_fake_ticks += 100000; }
 uint32_t TickHz() { return 1000000; }
 uint32_t CpuHz() { return 0; }
-bool TicksAreCpuCycles() { return false; }
+TimeUnit TickUnit() { return TimeUnit::TICKS; }
 const char* BoardName() { return "fuzz"; }
 void WaitForEvent() {}
 bool ShouldExit() { return false; }

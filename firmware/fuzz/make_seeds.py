@@ -48,13 +48,17 @@ def protocol_seeds(model: bytes) -> dict[str, bytes]:
         "requests": [record(0x02, b""), record(0x03, b"abc"), record(0x15, b""),
                      record(0x10, b"\x00\x00\x00\x00\x00\x07"), record(0x11, b""),
                      record(0x12, b"\x00" + struct.pack("<II", 0, 1)), record(0x13, b"\x09"),
-                     record(0x14, b"\x00\x00"), record(0x16, b"")],
+                     record(0x14, b"\x00\x00"), record(0x24, b"\x00\x00\x00\x00"),
+                     record(0x16, b"")],
         "upload": upload,
         "bad_sequence": [record(0x21, b"\x00\x00\x00\x00abcd"), record(0x22, b""),
                          record(0x20, struct.pack("<II8s", 1 << 30, 0, bytes(8)))],
         "link_test": [record(0x04, struct.pack("<I", 8)), b"rawbytes", record(0x03, b"x")],
     }
     out = {name: b"\x01" + b"".join(parts) for name, parts in seeds.items()}
+    # Mode byte 0x03: every record delivered twice, replies compared (the retry oracle).
+    out |= {f"{name}_twice": b"\x03" + b"".join(parts) for name, parts in seeds.items()
+            if name in ("requests", "upload")}
     out["raw"] = b"\x00" + b"\x00\x05\x01\x03\x01\x00\x00\x00"  # wire bytes (bad CRC)
     return out
 

@@ -7,9 +7,14 @@
 // records `type u8, len u16, payload` that the harness frames correctly (COBS + CRC), so the
 // fuzzer reaches the handlers instead of dying at the CRC. In record mode every byte the device
 // sends must decode as a valid frame with payload <= max_payload (unless a LINK_TEST echo ran).
+// Semantic oracle (record mode, byte 0 bit 1 set): every request is delivered twice, as a host
+// retry or a duplicating link would, and the device must answer the copy with exactly the bytes
+// of its first reply (docs/protocol.md §2: every request is idempotent) — so a retried INVOKE or
+// MODEL_COMMIT can never run twice.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "app/protocol_server.h"
@@ -32,7 +37,17 @@ uint8_t g_out_frame[tinyrig::kMaxPayload + tinyrig::kFrameOverhead + 16];
 tinyrig::CobsDecoder* g_out_decoder = nullptr;
 bool g_check_output = false;
 
+// Bytes the device sent for the current request (the oracle compares two of these).
+uint8_t g_reply_bytes[2][tinyrig::kMaxPayload * 2 + 64];
+size_t g_reply_size[2] = {0, 0};
+int g_capture = -1;  // which g_reply_bytes records, -1: none
+
 void CheckOutput(const uint8_t* data, size_t size) {
+  if (g_capture >= 0) {
+    for (size_t i = 0; i < size && g_reply_size[g_capture] < sizeof(g_reply_bytes[0]); ++i) {
+      g_reply_bytes[g_capture][g_reply_size[g_capture]++] = data[i];
+    }
+  }
   if (!g_check_output) return;
   for (size_t i = 0; i < size; ++i) {
     const auto event = g_out_decoder->Push(data[i]);
@@ -99,8 +114,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (type == static_cast<uint8_t>(tinyrig::MessageType::kLinkTest)) g_check_output = false;
       BufferSink frame(g_wire, sizeof(g_wire));
       tinyrig::WriteFrame(frame, type, seq++, data + position, length);
-      server->Receive(g_wire, frame.size());
-      server->Poll();
+      const bool twice = (data[0] & 2) != 0 && g_check_output;  // not during a raw echo
+      for (int copy = 0; copy < (twice ? 2 : 1); ++copy) {
+        g_capture = twice ? copy : -1;
+        g_reply_size[copy] = 0;
+        server->Receive(g_wire, frame.size());
+        server->Poll();
+      }
+      g_capture = -1;
+      if (twice && (g_reply_size[0] != g_reply_size[1] ||
+                    std::memcmp(g_reply_bytes[0], g_reply_bytes[1], g_reply_size[0]) != 0)) {
+        std::abort();  // a retried request was answered differently: it ran twice
+      }
       position += length;
     }
   }

@@ -1,10 +1,10 @@
 # TFLM (reference kernels) compiled for the host with clang + libFuzzer coverage + ASan/UBSan,
 # for the model-loader fuzzer. Included by Makefile; builds once into $(TFLM_FUZZ_DIR), outside
 # the repo (default ~/.cache/tinyrig/fuzz/tflm-<commit>-<flags hash>), and is reused afterwards.
-# TFLM sources are read from the pinned tree (tinyrig.build.tflm.tflm_tree()); never copied.
+# TFLM sources are read from the pinned tree (tinyrig.builder.tflm.tflm_tree()); never copied.
 
 TFLM_COMMIT_ID ?= 90b983c
-TFLM_DIR ?= $(shell $(PYTHON) -c "from tinyrig.build.tflm import tflm_tree; print(tflm_tree().root)")
+TFLM_DIR ?= $(shell $(PYTHON) -c "from tinyrig.builder.tflm import tflm_tree; print(tflm_tree().root)")
 
 TFLM_DEFINES  := -DTF_LITE_STATIC_MEMORY -DTF_LITE_DISABLE_X86_NEON -DNDEBUG
 TFLM_INCLUDES  = -isystem $(TFLM_DIR) -isystem $(TFLM_DIR)/third_party/flatbuffers/include \

@@ -13,6 +13,11 @@ final toolchain but *before* the project's ``build_flags`` are applied. TFLM obj
 depend only on (TFLM tree, toolchain, CPU, the flags below), which keeps them shareable through
 ``build_cache_dir`` across models and build directories. Project option ``custom_tflm_kernels``
 selects ``reference`` or ``cmsis_nn`` kernels (the latter needs ``TINYRIG_TFLM_CMSIS_NN_DIR``).
+
+Which TFLM sources are compiled comes from the file ``TINYRIG_TFLM_SOURCES`` names (see
+``tinyrig.builder.kernels``): a model's firmware compiles the core plus the kernels its resolver
+registers (``TINYRIG_TFLM_KERNELS=model``), the runner firmware the whole library (``all``).
+Objects keep their paths under ``$BUILD_DIR/tflm``, so both share the build cache.
 """
 
 import os
@@ -65,19 +70,6 @@ TFLM_ABI_DEFINES = ["TF_LITE_STATIC_MEMORY", "TF_LITE_DISABLE_X86_NEON", "NDEBUG
 # reference build and float models are bit-exact too, not only int8 ones.
 TFLM_CCFLAGS = ["-Os", "-ffunction-sections", "-fdata-sections", "-ffp-contract=off"]
 TFLM_CXXFLAGS = ["-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics"]
-# The platform supplies these (DebugLog, ticks) through the firmware's HAL instead.
-TFLM_PLATFORM_SOURCES = [
-    "tensorflow/lite/micro/debug_log.cc",
-    "tensorflow/lite/micro/micro_time.cc",
-    "tensorflow/lite/micro/system_setup.cc",
-    "tensorflow/lite/micro/cortex_m_generic/",
-    "tensorflow/lite/micro/test_helpers.cc",
-    "tensorflow/lite/micro/test_helper_custom_ops.cc",
-    "tensorflow/lite/micro/fake_micro_context.cc",
-    "tensorflow/lite/micro/mock_micro_graph.cc",
-]
-
-
 def _required_dir(variable):
     value = os.environ.get(variable, "")
     if not value or not os.path.isdir(value):
@@ -149,10 +141,24 @@ def _build_tflm(program_env):
         CFLAGS=["-std=c11"],
         CPPPATH=_include_dirs(root),
     )
-    src_filter = ["-<*>", "+<tensorflow/>", "+<signal/>", "+<third_party/cmsis_nn/Source/>"]
-    src_filter += ["-<%s>" % path for path in TFLM_PLATFORM_SOURCES]
+    src_filter = ["-<*>"] + ["+<%s>" % path for path in _tflm_sources()]
     library = lib_env.BuildLibrary(os.path.join("$BUILD_DIR", "tflm"), root, src_filter)
     return root, library
+
+
+def _tflm_sources():
+    """The TFLM sources to compile, one path (relative to the tree) per line of the file
+    ``TINYRIG_TFLM_SOURCES`` names: the core plus the model's kernels, or the whole library
+    (runner firmware). Written by build_firmware from ``tinyrig.builder.kernels``."""
+    listing = os.environ.get("TINYRIG_TFLM_SOURCES", "")
+    if not listing or not os.path.isfile(listing):
+        sys_exit("tinyrig: set TINYRIG_TFLM_SOURCES to the file listing the TFLM sources (got "
+                 "%r); build through `tinyrig build`" % listing)
+    with open(listing) as stream:
+        sources = [line.strip() for line in stream if line.strip()]
+    if not sources:
+        sys_exit("tinyrig: %s lists no TFLM sources" % listing)
+    return sources
 
 
 def _build_model(program_env, tflm_root):
@@ -190,6 +196,13 @@ def build_program_with_tflm(program_env):
     )
     # Model first: it references TFLM symbols (op registrations).
     program_env.Prepend(LIBS=[model_library, tflm_library])
+    if os.environ.get("TINYRIG_TFLM_KERNELS") == "model":
+        # Only the model's kernels are compiled: the all-ops resolver (runner firmware, every
+        # op) would reference the others.
+        src_filter = program_env.get("SRC_FILTER") or "+<*>"
+        if not isinstance(src_filter, str):
+            src_filter = " ".join(src_filter)
+        program_env.Replace(SRC_FILTER=src_filter + " -<runner/all_ops_resolver.cc>")
     return _platform_build_program()
 
 

@@ -38,7 +38,7 @@ def test_random_inputs_are_bit_exact(tinyrig_device: Device,
         for spec in tinyrig_device.info().inputs:
             dtype = spec.dtype.numpy
             if dtype.kind in "iu":
-                limits = np.iinfo(dtype)
+                limits = np.iinfo(dtype.str)
                 sample.append(rng.integers(limits.min, limits.max, size=spec.shape,
                                            endpoint=True, dtype=dtype))
             else:

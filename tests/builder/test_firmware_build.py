@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -57,11 +56,9 @@ def test_build_hello_world(target: str) -> None:
 def test_second_build_is_cached_without_running_pio(target: str) -> None:
     first = hello_world_image(target).image
     mtime = first.elf.stat().st_mtime_ns
-    start = time.monotonic()
     second = build_firmware(target, HELLO_WORLD, arena_bytes=HELLO_WORLD_ARENA)
-    elapsed = time.monotonic() - start
+    # Reused without running PlatformIO: the same ELF, untouched (speed is in bench/).
     assert second.cached
     assert second.elf == first.elf
     assert second.elf.stat().st_mtime_ns == mtime
     assert (second.flash_bytes, second.ram_bytes) == (first.flash_bytes, first.ram_bytes)
-    assert elapsed < 10, f"a cached build took {elapsed:.1f} s"

@@ -7,6 +7,7 @@ Every test here talks to a real firmware process through the real host stack.
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 import time
 import zlib
@@ -19,13 +20,14 @@ import pytest
 from tests.conftest import build_image
 from tinyrig.device.client import DeviceClient
 from tinyrig.device.emulators import EmulatedBoard, launch_native, launch_qemu
-from tinyrig.device.errors import DeviceRejectedError, DeviceResetError
+from tinyrig.device.errors import DeviceRejectedError, DeviceResetError, InputError
 from tinyrig.device.remote import RemoteDevice
 from tinyrig.device.sim import SimDevice
 from tinyrig.protocol import (
     PROTOCOL_VERSION,
     ErrorCode,
     ErrorReply,
+    Feature,
     Frame,
     FrameDecoder,
     MessageType,
@@ -223,3 +225,26 @@ def test_arena_limit_is_not_offered_by_plain_firmware(client: DeviceClient) -> N
         client.set_arena_limit(64)
     assert refused.value.code == ErrorCode.UNSUPPORTED
     assert client.ping(b"alive") == b"alive"
+
+
+def test_test_hooks_are_not_offered_by_plain_firmware(client: DeviceClient) -> None:
+    assert Feature.TEST_HOOKS not in client.info.features
+    with pytest.raises(DeviceRejectedError) as refused:
+        client.set_invoke_delay(10)
+    assert refused.value.code == ErrorCode.UNSUPPORTED
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    (np.array([[200.7]], dtype=np.float32), "quantize"),  # never silently int8 -56
+    (np.array([5], dtype=np.int8), "expects int8[1,1]"),  # (1,) is not (1, 1)
+    (np.array([[[5]]], dtype=np.int8), "expects int8[1,1]"),
+    (np.array([[5]], dtype=np.int16), "expects int8 values"),
+])
+def test_library_infer_refuses_wrong_dtype_or_shape(device: RemoteDevice, model_path: Path,
+                                                    bad: np.ndarray, message: str) -> None:
+    """RemoteDevice.infer and SimDevice.infer check shape and dtype exactly as the CLI does:
+    one clear InputError, never a cast or reshape (issue 8, finding 11)."""
+    for backend in (device, SimDevice(model_path)):
+        with pytest.raises(InputError, match=re.escape(message)):
+            backend.infer([bad])
+    assert device.infer([np.array([[5]], dtype=np.int8)]).outputs[0].shape == (1, 1)

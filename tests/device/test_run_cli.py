@@ -54,6 +54,9 @@ def test_emulated_devices_return_exactly_what_sim_returns(
     report = json.loads(result.stdout)
     assert [s["outputs"] for s in report["samples"]] == sim_outputs
     assert all(s["reference"] == s["outputs"] for s in report["samples"])
+    # Every time comes with its unit: ns on native, SysTick ticks under QEMU (not "cycles").
+    assert report["tick_unit"] == {"native": "ns", "qemu": "ticks"}[device]
+    assert report["info"]["tick_unit"] == {"native": "NS", "qemu": "TICKS"}[device]
 
 
 def test_table_output_says_bit_exact(inputs_file: Path) -> None:
@@ -64,6 +67,7 @@ def test_table_output_says_bit_exact(inputs_file: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "bit-exact" in result.stdout
     assert "all 4 sample(s) match" in result.stdout
+    assert "│ ns" in result.stdout or " ns " in result.stdout  # the time unit's column
 
 
 def _one_error_line(result: subprocess.CompletedProcess[str], needle: str) -> None:

@@ -12,15 +12,17 @@ import pytest
 
 from tests.firmware.images import hello_world_image, hello_world_image_with_arena
 from tests.firmware.link import DeviceLink, qemu_missing, start_native, start_qemu
-from tinyrig.protocol.frame import Frame, encode_frame
+from tinyrig.protocol.frame import PROTOCOL_VERSION, Frame, encode_frame
 from tinyrig.protocol.messages import (
     Boot,
     BootReason,
     DeviceInfo,
+    DeviceStats,
     ErrorCode,
     ErrorReply,
     Feature,
     HelloReply,
+    InferReply,
     MessageType,
     TfLiteType,
     reply_type,
@@ -66,7 +68,7 @@ def test_boot_then_hello_info(device: DeviceLink) -> None:
     print(f"{device.pty_path}: launch to HELLO reply {elapsed * 1000:.0f} ms")
     info = hello.info
     assert hello.nonce == 0x12345678
-    assert info.protocol_version == 1
+    assert info.protocol_version == PROTOCOL_VERSION
     assert info.model_status == ErrorCode.OK
     assert info.max_payload >= 256
     assert info.tflm == "90b983c"
@@ -107,8 +109,9 @@ def test_infer_profile_stats(device: DeviceLink) -> None:
     q = max(-128, min(127, round(1.57 / x.scale) + x.zero_point))
     reply = device.request(MessageType.INFER, struct.pack("<b", q))
     assert reply.type == reply_type(MessageType.INFER), reply
-    ticks, micros = struct.unpack_from("<II", reply.payload)
-    (y_q,) = struct.unpack_from("<b", reply.payload, 8)
+    inferred = InferReply.decode(reply.payload)
+    ticks, micros = inferred.timing.ticks, inferred.timing.micros
+    (y_q,) = struct.unpack("<b", inferred.outputs)
     out = info.outputs[0]
     y = (y_q - out.zero_point) * out.scale
     assert abs(y - 1.0) < 0.2, y
@@ -119,10 +122,10 @@ def test_infer_profile_stats(device: DeviceLink) -> None:
     assert total == count == 3  # three FULLY_CONNECTED layers
     assert b"FULLY_CONNECTED" in profile.payload
 
-    stats = device.request(MessageType.STATS)
-    fields = struct.unpack("<8I", stats.payload)
-    assert fields[6] == 1  # invokes
-    assert fields[1] >= 3  # frames_rx: HELLO, INFER, PROFILE, STATS
+    stats = DeviceStats.decode(device.request(MessageType.STATS).payload)
+    assert stats.invokes == 1
+    assert stats.frames_rx >= 3  # HELLO, INFER, PROFILE, STATS
+    assert stats.last_invoke_ticks == ticks
 
 
 def test_errors_are_typed(device: DeviceLink) -> None:
@@ -137,11 +140,12 @@ def test_errors_are_typed(device: DeviceLink) -> None:
     unknown = _error(device.request(0x55))
     assert (unknown.code, unknown.arg) == (ErrorCode.UNKNOWN_MESSAGE, 0x55)
     # A frame of another protocol version is answered, not executed.
-    device.send_raw(encode_frame(Frame(type=MessageType.PING, seq=77, payload=b"", version=2)))
+    device.send_raw(encode_frame(Frame(type=MessageType.PING, seq=77, payload=b"",
+                                       version=PROTOCOL_VERSION + 1)))
     frame = device.receive()
     assert frame.seq == 77
     bad_version = _error(frame)
-    assert (bad_version.code, bad_version.arg) == (ErrorCode.BAD_VERSION, 1)
+    assert (bad_version.code, bad_version.arg) == (ErrorCode.BAD_VERSION, PROTOCOL_VERSION)
 
 
 def test_bad_crc_is_dropped_and_counted(device: DeviceLink) -> None:
@@ -151,8 +155,8 @@ def test_bad_crc_is_dropped_and_counted(device: DeviceLink) -> None:
     if wire[-3] == 0:
         wire[-3] = 0x02
     device.send_raw(bytes(wire))
-    stats = device.request(MessageType.STATS)
-    assert struct.unpack("<8I", stats.payload)[3] == 1  # crc_errors
+    stats = DeviceStats.decode(device.request(MessageType.STATS).payload)
+    assert stats.crc_errors == 1
 
 
 def test_oversized_frame_is_answered(device: DeviceLink) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import struct
 from typing import Final
 
-from flatbuffers import encode, number_types, packer  # type: ignore[import-untyped]
-from flatbuffers.table import Table  # type: ignore[import-untyped]
+from flatbuffers import encode, number_types, packer
+from flatbuffers.table import Table
 
 # Field slots of the TFLite schema (tensorflow/lite/schema/schema.fbs).
 _MODEL_SUBGRAPHS: Final = 2

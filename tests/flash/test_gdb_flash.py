@@ -48,7 +48,7 @@ class EmptyBoard:
 # target -> (QEMU machine, the -serial options before the protocol UART's). The STM32F405
 # board (netduinoplus2, USART2 = QEMU's second serial) joins with ("netduinoplus2", ["-serial",
 # "null"]) once its target and images exist; flashing it this way was tried by hand.
-EMPTY_BOARDS = {"qemu-m4": ("mps2-an386", [])}
+EMPTY_BOARDS: dict[str, tuple[str, list[str]]] = {"qemu-m4": ("mps2-an386", [])}
 
 
 @pytest.fixture(params=sorted(EMPTY_BOARDS))

@@ -21,13 +21,15 @@ from tinyrig.protocol import (
     SetInput,
     TensorSpec,
     TfLiteType,
+    TimeUnit,
     reply_type,
 )
 from tinyrig.protocol.tensor_read import ReadTensor, TensorChunk
 
 INFO = DeviceInfo(
-    protocol_version=1, features=Feature.PROFILE, max_payload=4096, cpu_hz=25_000_000,
-    tick_hz=25_000_000, arena_size=2048, arena_used=1404, model_size=2704,
+    protocol_version=2, features=Feature.PROFILE, max_payload=4096, cpu_hz=25_000_000,
+    tick_hz=25_000_000, tick_unit=TimeUnit.TICKS, arena_size=2048, arena_used=1404,
+    model_size=2704,
     model_crc32=0x1A2B3C4D, model_id=bytes.fromhex("505ee4fa0011aabb"),
     model_status=ErrorCode.OK, firmware="0.1.0", board="mps2-an386", tflm="90b983c",
     inputs=(TensorSpec(TfLiteType.INT8, (1, 1), 0.02457300014793873, -128, 1),),
@@ -44,7 +46,7 @@ def golden_frames() -> dict[str, Frame]:
         "ping_zeros": Frame(MessageType.PING, 3, bytes([0, 1, 0, 0, 2, 0])),
         "set_input": Frame(MessageType.SET_INPUT, 4, SetInput(0, 0, bytes([0xA0, 0xC1])).encode()),
         "invoke_reply": Frame(reply_type(MessageType.INVOKE), 5,
-                              InvokeTiming(123_456, 4_938).encode()),
+                              InvokeTiming(5_000_000_123, 200_000_004).encode()),
         "get_output": Frame(MessageType.GET_OUTPUT, 6, GetOutput(0, 0, 1).encode()),
         "infer": Frame(MessageType.INFER, 7, bytes([0xA0])),
         "infer_reply": Frame(reply_type(MessageType.INFER), 7,
@@ -53,7 +55,7 @@ def golden_frames() -> dict[str, Frame]:
             2, (ProfileEntry("FULLY_CONNECTED", 812), ProfileEntry("FULLY_CONNECTED", 640)),
         ).encode()),
         "stats_reply": Frame(reply_type(MessageType.STATS), 9,
-                             DeviceStats(1500, 10, 10, 1, 0, 0, 3, 9000).encode()),
+                             DeviceStats(1500, 10, 10, 1, 0, 0, 3, 1, 5_000_000_000).encode()),
         "error": Frame(MessageType.ERROR, 10,
                        ErrorReply(ErrorCode.ARENA_TOO_SMALL, MessageType.INVOKE, 2300,
                                   "arena").encode()),
@@ -69,6 +71,7 @@ def golden_frames() -> dict[str, Frame]:
         "read_tensor_reply": Frame(reply_type(MessageType.READ_TENSOR), 15,
                                    TensorChunk(TfLiteType.INT8, (1, 4), 4,
                                                bytes([0x80, 0xFF, 0x00, 0x7F])).encode()),
-        "state_keep": Frame(MessageType.STATE, 16, bytes([1])),
-        "state_reply": Frame(reply_type(MessageType.STATE), 16),
+        "invoke_delay": Frame(MessageType.INVOKE_DELAY, 16, (2600).to_bytes(4, "little")),
+        "state_keep": Frame(MessageType.STATE, 17, bytes([1])),
+        "state_reply": Frame(reply_type(MessageType.STATE), 17),
     }

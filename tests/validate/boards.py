@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -87,7 +88,7 @@ def random_data(model: Path, count: int, path: Path, *, seed: int = 7) -> Path:
         dtype = spec.dtype.numpy
         shape = (count, *spec.shape)
         if dtype.kind in "iu":
-            info = np.iinfo(dtype)
+            info = np.iinfo(dtype.str)
             arrays.append(rng.integers(info.min, info.max, size=shape, endpoint=True,
                                        dtype=dtype))
         else:
@@ -95,5 +96,6 @@ def random_data(model: Path, count: int, path: Path, *, seed: int = 7) -> Path:
     if len(arrays) == 1:
         np.savez(path, x=arrays[0])
     else:
-        np.savez(path, **{f"x{i}": a for i, a in enumerate(arrays)})
+        named: dict[str, Any] = {f"x{i}": a for i, a in enumerate(arrays)}
+        np.savez(path, **named)
     return path

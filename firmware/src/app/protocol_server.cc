@@ -12,15 +12,16 @@
 namespace tinyrig {
 namespace {
 
-constexpr uint8_t kFeatureModelUpload = 1u << 0;
-constexpr uint8_t kFeatureOpProfile = 1u << 1;
-constexpr uint8_t kFeatureCycleCounter = 1u << 2;
-constexpr size_t kStatsBlobSize = 8 * 4;
+constexpr size_t kStatsBlobSize = 8 + 6 * 4 + 4 + 8;
 constexpr size_t kMaxLogText = 200;
-
-uint32_t TicksToMicros(uint64_t ticks) {
-  const uint32_t hz = hal::TickHz();
-  return hz == 0 ? 0 : static_cast<uint32_t>(ticks * 1000000u / hz);
+constexpr size_t kTimingSize = 8 + 8;  // INVOKE/INFER reply: ticks u64, micros u64
+// An ERROR payload: code u16, request_type u8, arg u32, then a str8 detail.
+constexpr size_t kErrorFixedSize = 2 + 1 + 4;
+uint64_t TicksToMicros(uint64_t ticks) {
+  const uint64_t hz = hal::TickHz();
+  if (hz == 0) return 0;
+  // Split so that ticks * 1e6 cannot overflow 64 bits.
+  return ticks / hz * 1000000u + ticks % hz * 1000000u / hz;
 }
 
 void WriteTensor(ByteWriter& out, const TfLiteTensor& tensor) {
@@ -33,39 +34,6 @@ void WriteTensor(ByteWriter& out, const TfLiteTensor& tensor) {
   out.U32(static_cast<uint32_t>(tensor.bytes));
 }
 
-bool IsRequest(MessageType type) {
-  switch (type) {
-    case MessageType::kHello:
-    case MessageType::kInfo:
-    case MessageType::kPing:
-    case MessageType::kLinkTest:
-    case MessageType::kSetInput:
-    case MessageType::kInvoke:
-    case MessageType::kGetOutput:
-    case MessageType::kInfer:
-    case MessageType::kProfile:
-    case MessageType::kStats:
-    case MessageType::kReset:
-    case MessageType::kModelBegin:
-    case MessageType::kModelChunk:
-    case MessageType::kModelCommit:
-    case MessageType::kArenaLimit:
-    case MessageType::kReadTensor:
-    case MessageType::kState:
-      return true;
-    case MessageType::kBoot:
-    case MessageType::kLog:
-    case MessageType::kError:
-      return false;
-  }
-  return false;
-}
-
-bool AllowedWithoutSession(MessageType type) {
-  return type == MessageType::kHello || type == MessageType::kInfo ||
-         type == MessageType::kPing;
-}
-
 }  // namespace
 
 void ProtocolServer::Start(hal::BootReason reason) {
@@ -73,10 +41,24 @@ void ProtocolServer::Start(hal::BootReason reason) {
   SendFrame(static_cast<uint8_t>(MessageType::kBoot), 0, &reason_byte, 1);
 }
 
-void ProtocolServer::OnModelLoaded() {
+Status ProtocolServer::OnModelLoaded() {
   model_crc32_ = runner_.model_data() == nullptr
                      ? 0
                      : Crc32(runner_.model_data(), runner_.model_size());
+  if (runner_.status() == Status::OK) {
+    // Trial-write INFO into reply_ (every reply overwrites it; this runs at boot or while a
+    // request is being handled): the HELLO reply is a 4-byte nonce plus INFO.
+    ByteWriter trial(reply_, sizeof(reply_) - 4);
+    WriteInfo(trial);
+    if (trial.overflowed()) {
+      error_arg_ = static_cast<uint32_t>(runner_.input_count() + runner_.output_count());
+      error_detail_ =
+          "the model's INFO would exceed max_payload - 4: too many input/output tensors for "
+          "this firmware (arg = their number)";
+      runner_.Reject(Status::MODEL_INVALID, error_detail_);
+    }
+  }
+  return runner_.status();
 }
 
 void ProtocolServer::Receive(const uint8_t* data, size_t size) {
@@ -117,6 +99,7 @@ void ProtocolServer::HandleDecoded(CobsDecoder::Event event) {
       return;
     case CobsDecoder::Event::kOverflow: {
       ++stats_.overflow_errors;
+      cache_.valid = false;  // another request came: a later retry of the cached one must rerun
       FrameHeader header{};
       if (ReadFrameHeader(decoder_.frame(), decoder_.size(), &header) &&
           header.version == kProtocolVersion && header.seq != 0) {
@@ -130,10 +113,13 @@ void ProtocolServer::HandleDecoded(CobsDecoder::Event event) {
   }
   FrameView request{};
   switch (ParseFrame(decoder_.frame(), decoder_.size(), &request)) {
-    case FrameCheck::kOk:
+    case FrameCheck::kOk: {
       ++stats_.frames_rx;
-      Dispatch(request);
+      const uint8_t* crc = decoder_.frame() + decoder_.size() - kFrameCrcSize;
+      Dispatch(request, static_cast<uint32_t>(crc[0] | (crc[1] << 8) | (crc[2] << 16) |
+                                              (static_cast<uint32_t>(crc[3]) << 24)));
       return;
+    }
     case FrameCheck::kBadCrc:
       ++stats_.crc_errors;  // seq cannot be trusted: drop silently
       return;
@@ -144,19 +130,27 @@ void ProtocolServer::HandleDecoded(CobsDecoder::Event event) {
   }
 }
 
-void ProtocolServer::Dispatch(const FrameView& request) {
+void ProtocolServer::Dispatch(const FrameView& request, uint32_t request_crc) {
   const uint8_t type_byte = request.header.type;
   const uint16_t seq = request.header.seq;
-  if (request.header.version != kProtocolVersion) {
-    SendError(Status::BAD_VERSION, type_byte, seq, kProtocolVersion, "protocol version 1");
+  if (cache_.valid && cache_.seq == seq && cache_.request_type == type_byte &&
+      cache_.request_length == request.header.payload_length && cache_.request_crc == request_crc) {
+    // A retry or duplicate of the request just answered: answer it again, do not run it again.
+    ++stats_.replays;
+    SendFrame(cache_.reply_type, seq, reply_, cache_.reply_size);
     return;
   }
-  const auto type = static_cast<MessageType>(type_byte);
-  if (!IsRequest(type)) {
+  cache_ = ReplyCache{true, type_byte, seq, request.header.payload_length, request_crc, 0, 0};
+  if (request.header.version != kProtocolVersion) {
+    SendError(Status::BAD_VERSION, type_byte, seq, kProtocolVersion, "unsupported protocol version");
+    return;
+  }
+  SessionRule rule = SessionRule::kSession;
+  if (!LookupRequest(type_byte, &rule)) {
     SendError(Status::UNKNOWN_MESSAGE, type_byte, seq, type_byte, "unknown message type");
     return;
   }
-  if (!session_open_ && !AllowedWithoutSession(type)) {
+  if (!session_open_ && rule != SessionRule::kOpen) {
     SendError(Status::NO_SESSION, type_byte, seq, 0, "send HELLO first");
     return;
   }
@@ -165,27 +159,15 @@ void ProtocolServer::Dispatch(const FrameView& request) {
   error_arg_ = 0;
   error_detail_ = nullptr;
   Status status = Status::UNKNOWN_MESSAGE;
-  switch (type) {
-    case MessageType::kHello: status = HandleHello(request, reply); break;
-    case MessageType::kInfo: status = HandleInfo(request, reply); break;
-    case MessageType::kPing: status = HandlePing(request, reply); break;
-    case MessageType::kSetInput: status = HandleSetInput(request, reply); break;
-    case MessageType::kInvoke: status = HandleInvoke(request, reply); break;
-    case MessageType::kGetOutput: status = HandleGetOutput(request, reply); break;
-    case MessageType::kInfer: status = HandleInfer(request, reply); break;
-    case MessageType::kProfile: status = HandleProfile(request, reply); break;
-    case MessageType::kStats: status = HandleStats(request, reply); break;
-    case MessageType::kReset: status = HandleReset(request, reply); break;
-    case MessageType::kLinkTest: status = HandleLinkTest(request, reply); break;
-    case MessageType::kModelBegin: status = HandleModelBegin(request, reply); break;
-    case MessageType::kModelChunk: status = HandleModelChunk(request, reply); break;
-    case MessageType::kModelCommit: status = HandleModelCommit(request, reply); break;
-    case MessageType::kArenaLimit: status = HandleArenaLimit(request, reply); break;
-    case MessageType::kReadTensor: status = HandleReadTensor(request, reply); break;
-    case MessageType::kState: status = HandleState(request, reply); break;
-    case MessageType::kBoot:
-    case MessageType::kLog:
-    case MessageType::kError: break;
+  switch (static_cast<MessageType>(type_byte)) {
+#define TINYRIG_DISPATCH_CASE(name, id, session) \
+  case MessageType::k##name:                     \
+    status = Handle##name(request, reply);       \
+    break;
+    TINYRIG_REQUEST_TABLE(TINYRIG_DISPATCH_CASE)
+#undef TINYRIG_DISPATCH_CASE
+    default:
+      break;
   }
   if (status == Status::OK && reply.overflowed()) {
     status = Status::FRAME_TOO_LARGE;
@@ -199,8 +181,10 @@ void ProtocolServer::Dispatch(const FrameView& request) {
                                                                     : StatusName(status));
     return;
   }
-  SendFrame(static_cast<uint8_t>(type_byte | kReplyFlag), seq, reply_, reply.size());
-  if (type == MessageType::kReset) reset_requested_ = true;
+  cache_.reply_type = static_cast<uint8_t>(type_byte | kReplyFlag);
+  cache_.reply_size = reply.size();
+  SendFrame(cache_.reply_type, seq, reply_, reply.size());
+  if (static_cast<MessageType>(type_byte) == MessageType::kReset) reset_requested_ = true;
 }
 
 Status ProtocolServer::HandleHello(const FrameView& request, ByteWriter& reply) {
@@ -260,12 +244,21 @@ Status ProtocolServer::HandleSetInput(const FrameView& request, ByteWriter& repl
 }
 
 Status ProtocolServer::RunInvoke(ByteWriter& reply) {
-  const InvokeResult result = runner_.Invoke();
+  uint64_t delay_ticks = 0;
+  if (invoke_delay_ms_ != 0) {  // INVOKE_DELAY: a slow model, on purpose (emulators only)
+    const uint64_t start = hal::Ticks();
+    const uint64_t wait = static_cast<uint64_t>(hal::TickHz()) * invoke_delay_ms_ / 1000u;
+    while (hal::Ticks() - start < wait) {
+    }
+    delay_ticks = hal::Ticks() - start;
+  }
+  InvokeResult result = runner_.Invoke();
+  result.ticks += delay_ticks;
   ++stats_.invokes;
   stats_.last_invoke_ticks = result.ticks;
   if (result.status != Status::OK) return result.status;
-  reply.U32(result.ticks);
-  reply.U32(TicksToMicros(result.ticks));
+  reply.U64(result.ticks);
+  reply.U64(TicksToMicros(result.ticks));
   return Status::OK;
 }
 
@@ -311,7 +304,7 @@ Status ProtocolServer::HandleInfer(const FrameView& request, ByteWriter& reply) 
   for (size_t i = 0; i < runner_.input_count(); ++i) input_bytes += runner_.input(i)->bytes;
   size_t output_bytes = 0;
   for (size_t i = 0; i < runner_.output_count(); ++i) output_bytes += runner_.output(i)->bytes;
-  if (input_bytes > kMaxPayload || output_bytes + 8 > kMaxPayload) {
+  if (input_bytes > kMaxPayload || output_bytes + kTimingSize > kMaxPayload) {
     error_arg_ = kMaxPayload;
     error_detail_ = "use SET_INPUT/INVOKE/GET_OUTPUT";
     return Status::FRAME_TOO_LARGE;
@@ -358,7 +351,7 @@ Status ProtocolServer::HandleProfile(const FrameView& request, ByteWriter& reply
   reply.U16(static_cast<uint16_t>(count));
   for (size_t i = first; i < first + count; ++i) {
     const OpProfiler::Event& event = profiler.event(i);
-    reply.U32(event.end_ticks - event.start_ticks);
+    reply.U32(event.end_ticks - event.start_ticks);  // TFLM's u32 clock: per op, not per run
     reply.Str8(event.tag);
   }
   return Status::OK;
@@ -366,16 +359,16 @@ Status ProtocolServer::HandleProfile(const FrameView& request, ByteWriter& reply
 
 Status ProtocolServer::HandleStats(const FrameView& request, ByteWriter& reply) {
   if (request.payload_size != 0) return Status::BAD_PAYLOAD;
-  const uint32_t hz = hal::TickHz();
-  reply.U32(hz == 0 ? 0 : static_cast<uint32_t>(hal::Ticks() * 1000u / hz));
+  reply.U64(TicksToMicros(hal::Ticks()) / 1000u);
   reply.U32(stats_.frames_rx);
   reply.U32(stats_.frames_tx);
   reply.U32(stats_.crc_errors);
   reply.U32(stats_.framing_errors);
   reply.U32(stats_.overflow_errors);
   reply.U32(stats_.invokes);
-  reply.U32(stats_.last_invoke_ticks);
-  static_assert(kStatsBlobSize == 32, "STATS blob is 8 u32");
+  reply.U32(stats_.replays);
+  reply.U64(stats_.last_invoke_ticks);
+  static_assert(kStatsBlobSize == 44, "STATS blob: u64, 7 x u32, u64");
   return Status::OK;
 }
 
@@ -483,20 +476,26 @@ Status ProtocolServer::HandleModelCommit(const FrameView& request, ByteWriter& r
     OnModelLoaded();
     return status;
   }
-  OnModelLoaded();
+  status = OnModelLoaded();
+  if (status != Status::OK) {  // INFO too large: error_arg_/error_detail_ say so
+    runner_.Unload();
+    OnModelLoaded();
+    return status;
+  }
   WriteInfo(reply);
   return Status::OK;
 }
 
 void ProtocolServer::WriteInfo(ByteWriter& reply) {
-  uint8_t features = kFeatureOpProfile;
-  if (hal::TicksAreCpuCycles()) features |= kFeatureCycleCounter;
-  if (slot_ != nullptr) features |= kFeatureModelUpload;
+  uint8_t features = FeatureBit(Feature::PROFILE);
+  if (slot_ != nullptr) features |= FeatureBit(Feature::MODEL_UPLOAD);
+  if (TINYRIG_ARENA_PROBE) features |= FeatureBit(Feature::TEST_HOOKS);
   reply.U8(kProtocolVersion);
   reply.U8(features);
   reply.U16(static_cast<uint16_t>(kMaxPayload));
   reply.U32(hal::CpuHz());
   reply.U32(hal::TickHz());
+  reply.U8(static_cast<uint8_t>(hal::TickUnit()));
   reply.U32(static_cast<uint32_t>(runner_.arena_size()));
   reply.U32(static_cast<uint32_t>(runner_.arena_used()));
   reply.U32(static_cast<uint32_t>(runner_.model_size()));
@@ -528,15 +527,32 @@ void ProtocolServer::SendFrame(uint8_t type, uint16_t seq, const uint8_t* payloa
   ++stats_.frames_tx;
 }
 
-void ProtocolServer::SendError(Status status, uint8_t request_type, uint16_t seq, uint32_t arg,
-                               const char* detail) {
-  uint8_t payload[2 + 1 + 4 + 1 + 255];
-  ByteWriter writer(payload, sizeof(payload));
+size_t ProtocolServer::WriteError(Status status, uint8_t request_type, uint32_t arg,
+                                  const char* detail) {
+  ByteWriter writer(reply_, sizeof(reply_));
   writer.U16(static_cast<uint16_t>(status));
   writer.U8(request_type);
   writer.U32(arg);
-  writer.Str8(detail);
-  SendFrame(static_cast<uint8_t>(MessageType::kError), seq, payload, writer.size());
+  size_t length = detail == nullptr ? 0 : std::strlen(detail);
+  const size_t room = sizeof(reply_) - kErrorFixedSize - 1;
+  if (length > room) length = room;
+  if (length > 255) length = 255;
+  writer.U8(static_cast<uint8_t>(length));
+  writer.Bytes(reinterpret_cast<const uint8_t*>(detail), length);
+  return writer.size();
+}
+
+void ProtocolServer::SendError(Status status, uint8_t request_type, uint16_t seq, uint32_t arg,
+                               const char* detail) {
+  // The detail may point into reply_ only if it was copied first: handlers' details are
+  // string literals or model_check_.detail, never reply_.
+  const size_t size = WriteError(status, request_type, arg, detail);
+  const auto type = static_cast<uint8_t>(MessageType::kError);
+  if (cache_.valid && cache_.seq == seq && cache_.request_type == request_type) {
+    cache_.reply_type = type;
+    cache_.reply_size = size;
+  }
+  SendFrame(type, seq, reply_, size);
 }
 
 // Reloads the active model using only the first `arena_bytes` of the arena (0: all of it) and
@@ -555,8 +571,32 @@ Status ProtocolServer::HandleArenaLimit(const FrameView& request, ByteWriter& re
   const uint8_t* data = runner_.model_data();
   const size_t size = runner_.model_size();
   if (data == nullptr) return Status::NO_MODEL;
-  runner_.Load(data, size, runner_.model_id(), arena_bytes);  // same bytes: CRC unchanged
+  runner_.Load(data, size, runner_.model_id(), arena_bytes);
+  OnModelLoaded();  // same bytes, same CRC; rechecks the INFO size
   WriteInfo(reply);
+  return Status::OK;
+#endif
+}
+
+// Makes every later INVOKE/INFER busy-wait `ms` milliseconds more (counted in its ticks), so
+// that tests can rehearse a slow model on an emulator: retries of a long first invoke, late
+// replies. 0 turns it off. Emulated runner firmware only, like ARENA_LIMIT.
+Status ProtocolServer::HandleInvokeDelay(const FrameView& request, ByteWriter& reply) {
+  (void)reply;
+#if !TINYRIG_ARENA_PROBE
+  (void)request;
+  error_detail_ = "INVOKE_DELAY is built into emulated runner firmware only";
+  return Status::UNSUPPORTED;
+#else
+  ByteReader reader(request.payload, request.payload_size);
+  uint32_t ms = 0;
+  if (!reader.ReadU32(&ms) || reader.remaining() != 0) return Status::BAD_PAYLOAD;
+  constexpr uint32_t kMaxInvokeDelayMs = 60000;
+  if (ms > kMaxInvokeDelayMs) {
+    error_arg_ = kMaxInvokeDelayMs;
+    return Status::OUT_OF_RANGE;
+  }
+  invoke_delay_ms_ = ms;
   return Status::OK;
 #endif
 }

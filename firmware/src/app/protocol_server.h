@@ -1,4 +1,4 @@
-// The device side of docs/protocol.md v1: decodes frames, dispatches requests, sends replies.
+// The device side of docs/protocol.md (version kProtocolVersion): decodes frames, dispatches requests, sends replies.
 #pragma once
 
 #include <cstddef>
@@ -36,7 +36,21 @@ struct LinkStats {
   uint32_t framing_errors = 0;
   uint32_t overflow_errors = 0;
   uint32_t invokes = 0;
-  uint32_t last_invoke_ticks = 0;
+  uint32_t replays = 0;  // duplicated requests answered from the reply cache
+  uint64_t last_invoke_ticks = 0;
+};
+
+// The reply to the last request, kept so that a retried request (same seq, type, length and
+// CRC) is answered again without running twice: every request is idempotent (§2). The reply
+// bytes stay in ProtocolServer::reply_, which only the next request overwrites.
+struct ReplyCache {
+  bool valid = false;
+  uint8_t request_type = 0;
+  uint16_t seq = 0;
+  uint16_t request_length = 0;
+  uint32_t request_crc = 0;
+  uint8_t reply_type = 0;
+  size_t reply_size = 0;
 };
 
 // Sends every byte through hal::UartWrite.
@@ -54,8 +68,10 @@ class ProtocolServer {
 
   // Sends BOOT: call first thing after hal::Init().
   void Start(hal::BootReason reason);
-  // Call after ModelRunner::Load: records the CRC of the active model for INFO.
-  void OnModelLoaded();
+  // Call after ModelRunner::Load: records the CRC of the active model for INFO, and rejects a
+  // model whose INFO would not fit in a reply (HELLO and INFO would fail, locking the host
+  // out): the runner is then left with MODEL_INVALID. Returns the runner's status.
+  Status OnModelLoaded();
   // Feeds received wire bytes; replies go out before this returns. During a LINK_TEST the bytes
   // are echoed raw instead (docs/protocol.md §3.3).
   void Receive(const uint8_t* data, size_t size);
@@ -73,26 +89,13 @@ class ProtocolServer {
 
  private:
   void HandleDecoded(CobsDecoder::Event event);
-  void Dispatch(const FrameView& request);
-  // Each handler fills reply_ and returns OK, or returns an error (with error_arg_ set).
-  Status HandleHello(const FrameView& request, ByteWriter& reply);
-  Status HandleInfo(const FrameView& request, ByteWriter& reply);
-  Status HandlePing(const FrameView& request, ByteWriter& reply);
-  Status HandleSetInput(const FrameView& request, ByteWriter& reply);
-  Status HandleInvoke(const FrameView& request, ByteWriter& reply);
-  Status HandleGetOutput(const FrameView& request, ByteWriter& reply);
-  Status HandleInfer(const FrameView& request, ByteWriter& reply);
-  Status HandleProfile(const FrameView& request, ByteWriter& reply);
-  Status HandleStats(const FrameView& request, ByteWriter& reply);
-  Status HandleReset(const FrameView& request, ByteWriter& reply);
-  Status HandleLinkTest(const FrameView& request, ByteWriter& reply);
-  // Model upload (§3.1) into slot_: UNSUPPORTED when there is none.
-  Status HandleModelBegin(const FrameView& request, ByteWriter& reply);
-  Status HandleModelChunk(const FrameView& request, ByteWriter& reply);
-  Status HandleModelCommit(const FrameView& request, ByteWriter& reply);
-  Status HandleArenaLimit(const FrameView& request, ByteWriter& reply);
-  Status HandleReadTensor(const FrameView& request, ByteWriter& reply);
-  Status HandleState(const FrameView& request, ByteWriter& reply);
+  void Dispatch(const FrameView& request, uint32_t request_crc);
+  // One handler per line of TINYRIG_REQUEST_TABLE (protocol/messages.h): Handle<Name> fills
+  // `reply` and returns OK, or returns an error (with error_arg_/error_detail_ set).
+#define TINYRIG_DECLARE_HANDLER(name, id, session) \
+  Status Handle##name(const FrameView& request, ByteWriter& reply);
+  TINYRIG_REQUEST_TABLE(TINYRIG_DECLARE_HANDLER)
+#undef TINYRIG_DECLARE_HANDLER
 
   Status RequireModel();
   Status RunInvoke(ByteWriter& reply);
@@ -100,6 +103,8 @@ class ProtocolServer {
   void SendFrame(uint8_t type, uint16_t seq, const uint8_t* payload, size_t size);
   void SendError(Status status, uint8_t request_type, uint16_t seq, uint32_t arg,
                  const char* detail);
+  // Writes an ERROR payload into reply_ (so that it is cached like any reply); returns its size.
+  size_t WriteError(Status status, uint8_t request_type, uint32_t arg, const char* detail);
 
   ModelRunner& runner_;
   const char* tflm_version_;
@@ -119,6 +124,8 @@ class ProtocolServer {
   uint32_t pending_echo_ = 0;    // LINK_TEST count, armed once its reply is sent
   uint32_t echo_remaining_ = 0;  // raw bytes still to echo
   uint64_t echo_last_ticks_ = 0;
+  ReplyCache cache_;
+  uint32_t invoke_delay_ms_ = 0;  // INVOKE_DELAY test hook (emulated runner firmware only)
 };
 
 }  // namespace tinyrig

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "protocol/messages.h"  // TimeUnit
+
 namespace tinyrig {
 namespace hal {
 
@@ -17,7 +19,8 @@ BootReason GetBootReason();
 
 // Blocks until every byte is handed to the UART.
 void UartWrite(const uint8_t* data, size_t size);
-// Blocks until the UART has shifted out everything written (before a reset).
+// Blocks until the UART has shifted out everything written, last stop bit included (before
+// a reset, so the RESET reply is not cut short).
 void UartFlush();
 // Non-blocking: copies up to `capacity` received bytes, returns how many.
 size_t UartRead(uint8_t* buffer, size_t capacity);
@@ -27,8 +30,9 @@ uint64_t Ticks();
 uint32_t TickHz();
 // Core clock in Hz, 0 if unknown (native).
 uint32_t CpuHz();
-// True when ticks count CPU cycles (INFO features bit 2).
-bool TicksAreCpuCycles();
+// What Ticks() counts (INFO tick_unit): NS on native, TICKS of a timer, CYCLES of a cycle
+// counter (DWT), INSTRUCTIONS under an instruction-counting emulator (QEMU -icount).
+TimeUnit TickUnit();
 const char* BoardName();
 
 // Sleeps until something may have happened (a byte arrived, a timer, a signal).

@@ -5,37 +5,15 @@
 #include <cstdint>
 
 #include "protocol/byte_sink.h"
+#include "protocol/messages.h"
 
 namespace tinyrig {
 
-constexpr uint8_t kProtocolVersion = 1;
+constexpr uint8_t kProtocolVersion = 2;
 constexpr size_t kFrameHeaderSize = 6;
 constexpr size_t kFrameCrcSize = 4;
 constexpr size_t kFrameOverhead = kFrameHeaderSize + kFrameCrcSize;
 
-enum class MessageType : uint8_t {
-  kHello = 0x01,
-  kInfo = 0x02,
-  kPing = 0x03,
-  kLinkTest = 0x04,
-  kSetInput = 0x10,
-  kInvoke = 0x11,
-  kGetOutput = 0x12,
-  kInfer = 0x13,
-  kProfile = 0x14,
-  kStats = 0x15,
-  kReset = 0x16,
-  kReadTensor = 0x17,
-  kState = 0x18,
-  kModelBegin = 0x20,
-  kModelChunk = 0x21,
-  kModelCommit = 0x22,
-  kArenaLimit = 0x23,
-  kBoot = 0x40,
-  kLog = 0x41,
-  kError = 0x7F,
-};
-constexpr uint8_t kReplyFlag = 0x80;
 
 struct FrameHeader {
   uint8_t version;

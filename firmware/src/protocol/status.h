@@ -52,7 +52,7 @@ constexpr bool CodesAreDense() {
 }
 }  // namespace status_detail
 
-static_assert(status_detail::kCount == 16, "protocol v1 defines 16 status codes");
+static_assert(status_detail::kCount == 16, "the protocol defines 16 status codes");
 static_assert(status_detail::CodesAreDense(), "status codes must be 0..N-1 in table order");
 
 constexpr const char* StatusName(Status status) {

@@ -44,6 +44,10 @@ class ByteWriter {
   void U8(uint8_t value) { PutLe(value, 1); }
   void U16(uint16_t value) { PutLe(value, 2); }
   void U32(uint32_t value) { PutLe(value, 4); }
+  void U64(uint64_t value) {
+    PutLe(static_cast<uint32_t>(value), 4);
+    PutLe(static_cast<uint32_t>(value >> 32), 4);
+  }
   void I32(int32_t value) { PutLe(static_cast<uint32_t>(value), 4); }
   void F32(float value) {
     uint32_t bits = 0;

@@ -121,6 +121,15 @@ void ModelRunner::ObserveLoadMessage(const char* message) {
   }
 }
 
+void ModelRunner::Reject(Status status, const char* detail) {
+  if (g_interpreter != nullptr && status_ == Status::OK) g_interpreter->~MicroInterpreter();
+  g_interpreter = nullptr;
+  status_ = status;
+  std::strncpy(load_detail_, detail, sizeof(load_detail_) - 1);
+  load_detail_[sizeof(load_detail_) - 1] = '\0';
+  profiler_.Clear();
+}
+
 void ModelRunner::Unload() {
   // Only a fully initialised interpreter is destroyed: after a failed AllocateTensors TFLM's
   // destructor walks node registrations it never filled in and calls through garbage pointers
@@ -271,7 +280,7 @@ InvokeResult ModelRunner::Invoke() {
   const uint64_t start = hal::Ticks();
   GuardedCall call{g_interpreter, kTfLiteError};
   const bool returned = RunGuarded(InvokeCall, &call);
-  const auto ticks = static_cast<uint32_t>(hal::Ticks() - start);
+  const uint64_t ticks = hal::Ticks() - start;
   if (!returned) {
     // TFLM aborted mid-kernel: the interpreter's state is unknown, the model is unusable.
     g_interpreter = nullptr;

@@ -19,7 +19,7 @@ namespace tinyrig {
 
 struct InvokeResult {
   Status status;
-  uint32_t ticks;
+  uint64_t ticks;  // 64 bits: a u32 of ns wraps after 4.29 s
 };
 
 class ModelRunner {
@@ -35,6 +35,10 @@ class ModelRunner {
   // Destroys the interpreter: status() becomes NO_MODEL and the model memory is no longer read
   // (MODEL_BEGIN calls this before the slot is overwritten).
   void Unload();
+
+  // Destroys the interpreter of a loaded model the caller cannot serve (its INFO does not fit a
+  // reply): status() becomes `status`, load_detail() `detail`; model_data()/model_id() stay.
+  void Reject(Status status, const char* detail);
 
   Status status() const { return status_; }
   // The first TFLM error message of the last failed Load() ("" if none), e.g. the missing op.

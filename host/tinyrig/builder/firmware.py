@@ -4,9 +4,11 @@
 <target>`` with the offline core from :mod:`tinyrig.builder.platformio`, and returns a
 :class:`FirmwareImage`. Images are cached: a build directory is keyed by (target, model SHA-256,
 arena bytes, hash of the firmware sources, TFLM commit) and PlatformIO is not run at all when
-its ELF is already there. TFLM objects are shared across build directories through
-PlatformIO's ``build_cache_dir`` (an SCons CacheDir), so a new model recompiles only our
-sources and the model array.
+its ELF is already there. A model's firmware compiles the TFLM core plus only the kernels
+its resolver registers (:mod:`tinyrig.builder.kernels`); runner targets compile the whole
+library. TFLM objects are shared across build directories through PlatformIO's
+``build_cache_dir`` (an SCons CacheDir keyed by command line and contents), so a new model
+recompiles only our sources, the model array and kernels no earlier build needed.
 """
 
 from __future__ import annotations
@@ -22,20 +24,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol
 
 from tinyrig import TFLM_COMMIT
 from tinyrig.builder.arena_floor import check_arena_floor
 from tinyrig.builder.diagnostics import build_failure
 from tinyrig.builder.errors import BuildError, BuildFailedError, ToolchainMissingError
+from tinyrig.builder.kernels import library_sources, model_sources
 from tinyrig.builder.platformio import ensure_core, pio_environment, pio_executable
 from tinyrig.builder.tflm import tflm_tree
 from tinyrig.paths import cache_dir, project_dir
+from tinyrig.system_packages import install_hint
 
-_ARM_APT: Final = (
-    "sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
-    "libstdc++-arm-none-eabi-newlib"
-)
 _STAMP: Final = "tinyrig-image.json"
 _BUILD_LOG: Final = "build.log"  # the whole output of the last `pio run` in a build directory
 # What `pio run` reads from firmware/ (not fuzz/ or tests/, which have their own outputs).
@@ -91,9 +91,9 @@ class ProgressCallback(Protocol):
 def _toolchain_for(target: str, platform: str) -> Toolchain:
     if "tinyrig-mps2" in platform:
         return Toolchain(("arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-gcc-ar"),
-                         _ARM_APT, library="libc_nano.a")
+                         install_hint("arm"), library="libc_nano.a")
     if "tinyrig-native" in platform:
-        return Toolchain(("gcc", "g++"), "sudo apt-get install g++")
+        return Toolchain(("gcc", "g++"), install_hint("core"))
     raise BuildError(f"target {target!r} uses an unknown platform {platform!r}")
 
 
@@ -209,11 +209,9 @@ def _export(model_path: Path, out_dir: Path, arena_bytes: int) -> str:
     return export_model(model_path, out_dir, arena_bytes=arena_bytes).sha256
 
 
-def _estimate_steps(tflm_root: Path, project: Path) -> int:
+def _estimate_steps(tflm_sources: int, project: Path) -> int:
     """Roughly how many Compiling/Archiving/Linking lines a clean build prints."""
-    sources = sum(1 for top in ("tensorflow", "signal") for _ in (tflm_root / top).rglob("*.cc"))
-    sources += sum(1 for _ in (tflm_root / "third_party" / "cmsis_nn").rglob("*.c"))
-    sources += sum(1 for _ in (project / "firmware" / "src").rglob("*.cc"))
+    sources = tflm_sources + sum(1 for _ in (project / "firmware" / "src").rglob("*.cc"))
     return sources + 2 + 4 + 1  # model sources, archives and indexes, link
 
 
@@ -242,9 +240,17 @@ def _run_pio(target: str, project: Path, env: dict[str, str],
         raise build_failure(target, returncode, log_path, project)
 
 
+TflmKernels = Literal["model", "all"]
+
+
 def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
-                   progress: ProgressCallback | None = None) -> FirmwareImage:
+                   progress: ProgressCallback | None = None,
+                   kernels: TflmKernels | None = None) -> FirmwareImage:
     """Build (or reuse) the firmware for ``target`` with ``model_path`` built in.
+
+    ``kernels`` chooses the TFLM sources: ``"model"`` compiles the TFLM core plus the kernels
+    the model's resolver registers (:func:`tinyrig.builder.kernels.model_sources`), ``"all"``
+    the whole library. Default: ``"all"`` for runner targets (every op), else ``"model"``.
 
     Raises ToolchainMissingError when the target's compiler or PlatformIO is not installed,
     BuildFailedError (with ``log``, the output tail) when compiling or linking fails, and the
@@ -264,10 +270,27 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
 
     model_path = Path(model_path)
     model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
-    image_arena = max(arena_bytes, runner_arena_bytes(target, project) or 0)
+    runner_arena = runner_arena_bytes(target, project)
+    image_arena = max(arena_bytes, runner_arena or 0)
+    if kernels is None:
+        kernels = "all" if runner_arena is not None else "model"
+    if kernels not in ("model", "all"):
+        raise BuildError(f"kernels must be 'model' or 'all', not {kernels!r}")
+    tree = tflm_tree()
+    uses_cmsis_nn = "tinyrig-mps2" in platform and tree.cmsis_nn_root is not None
+    root = tree.cmsis_nn_root if uses_cmsis_nn and tree.cmsis_nn_root else tree.root
+    if kernels == "model":
+        from tinyrig.model.flatbuffer import load_model
+        from tinyrig.model.ops import resolve_ops
+
+        sources = model_sources(root, [op.method for op in resolve_ops(load_model(model_path))])
+    else:
+        sources = library_sources(root)
+    listing_text = "".join(f"{rel}\n" for rel in sources)
     key_source = json.dumps({
         "target": target, "model": model_sha, "arena": arena_bytes,
-        "firmware": firmware_sources_hash(project), "tflm": TFLM_COMMIT,
+        "firmware": firmware_sources_hash(project), "tflm": TFLM_COMMIT, "kernels": kernels,
+        "tflm_sources": hashlib.sha256(listing_text.encode()).hexdigest(),
     }, sort_keys=True)
     key = hashlib.sha256(key_source.encode()).hexdigest()
     build_dir = cache_dir() / "firmware" / f"{target}-{key[:20]}"
@@ -285,7 +308,6 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
                                  model_sha256=model_sha, arena_bytes=image_arena, cached=True)
         stamp.unlink(missing_ok=True)
         exported_sha = _export(model_path, model_dir, arena_bytes)
-        tree = tflm_tree()
         core = ensure_core(project)
         env = pio_environment(core)
         env.update({
@@ -298,9 +320,11 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
         })
         if tree.cmsis_nn_root is not None:
             env["TINYRIG_TFLM_CMSIS_NN_DIR"] = str(tree.cmsis_nn_root)
-        uses_cmsis_nn = "tinyrig-mps2" in platform and tree.cmsis_nn_root is not None
-        root = tree.cmsis_nn_root if uses_cmsis_nn and tree.cmsis_nn_root else tree.root
-        _run_pio(target, project, env, progress, _estimate_steps(root, project),
+        listing = build_dir / "tflm_sources.txt"
+        listing.write_text(listing_text)
+        env["TINYRIG_TFLM_SOURCES"] = str(listing)
+        env["TINYRIG_TFLM_KERNELS"] = kernels
+        _run_pio(target, project, env, progress, _estimate_steps(len(sources), project),
                  build_dir / _BUILD_LOG)
         if not elf.is_file():
             raise BuildFailedError(f"building {target} produced no {elf.name}", log="")

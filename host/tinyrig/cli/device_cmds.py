@@ -78,6 +78,7 @@ def _render_run(report: RunReport) -> None:
     timed = any(sample.micros is not None for sample in report.samples)
     if timed:
         table.add_column("µs", justify="right")
+        table.add_column(report.tick_unit or "ticks", justify="right")
     for i, sample in enumerate(report.samples):
         info = report.info
         row = [str(i), _fmt_all(sample.inputs, info.inputs)]
@@ -89,6 +90,7 @@ def _render_run(report: RunReport) -> None:
             row.append("[green]bit-exact[/]" if sample.matches else "[bold red]DIFFERS[/]")
         if timed:
             row.append("" if sample.micros is None else str(sample.micros))
+            row.append("" if sample.ticks is None else str(sample.ticks))
         table.add_row(*row)
     console.print(table)
     if report.compared and not report.mismatches:
@@ -146,7 +148,7 @@ def _render_info(info: DeviceInfo, problem: ModelNotLoadedError | None = None) -
         ("board", info.board), ("firmware", info.firmware), ("TFLM", info.tflm),
         ("protocol", f"v{info.protocol_version}"), ("features", str(info.features)),
         ("max payload", f"{info.max_payload} B"), ("CPU clock", f"{info.cpu_hz} Hz"),
-        ("tick rate", f"{info.tick_hz} Hz"),
+        ("time unit", f"{info.tick_unit.label} at {info.tick_hz} Hz"),
         ("arena", f"{info.arena_used} of {info.arena_size} B used"),
         ("model", f"{info.model_size} B, id {info.model_id.hex()}, crc {info.model_crc32:08x}"),
         ("model status", info.model_status.name if problem is None

@@ -19,7 +19,7 @@ def _register() -> None:
     import importlib
 
     for module in ("model_cmds", "convert_cmd", "build_cmds", "device_cmds", "flash_cmds",
-                   "plan_cmd", "bench_cmd", "validate_cmd", "rig_cmd"):
+                   "plan_cmd", "bench_cmd", "validate_cmd", "rig_cmd", "doctor_cmd"):
         try:
             importlib.import_module(f"tinyrig.cli.{module}")
         except ModuleNotFoundError as exc:
@@ -28,6 +28,9 @@ def _register() -> None:
 
 
 def main() -> None:
+    from tinyrig.device.emulators import exit_on_sigterm
+
+    exit_on_sigterm()  # a SIGTERM unwinds like Ctrl-C: emulators are stopped, not orphaned
     _register()
     app()
 

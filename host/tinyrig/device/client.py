@@ -2,6 +2,11 @@
 
 :class:`DeviceClient` owns sequencing, retries, timeouts and resynchronisation; every method
 maps to a request in docs/protocol.md and returns a typed value or raises a DeviceError.
+
+Retries are safe by construction (docs/protocol.md §2): a retry resends the very same frame,
+same seq, and the device answers a repeat of the request it last handled from its reply cache
+instead of running it again. So a retried INVOKE never computes on an input TFLM has since
+overwritten, and a retried MODEL_COMMIT answers the commit's own result.
 """
 
 from __future__ import annotations
@@ -177,7 +182,7 @@ class DeviceClient:
         return bytes(echoed), time.monotonic() - started
 
     def stats(self) -> DeviceStats:
-        return DeviceStats.decode(self.request(MessageType.STATS, reply_bytes=32))
+        return DeviceStats.decode(self.request(MessageType.STATS, reply_bytes=DeviceStats.SIZE))
 
     def profile(self) -> list[ProfileEntry]:
         entries: list[ProfileEntry] = []
@@ -196,7 +201,8 @@ class DeviceClient:
 
     def invoke(self) -> InvokeTiming:
         timing = InvokeTiming.decode(
-            self.request(MessageType.INVOKE, reply_bytes=8, device_seconds=self._invoke_budget()))
+            self.request(MessageType.INVOKE, reply_bytes=InvokeTiming.SIZE,
+                         device_seconds=self._invoke_budget()))
         self._note_invoke(timing)
         return timing
 
@@ -222,9 +228,10 @@ class DeviceClient:
         info = self.info
         out_sizes = [spec.nbytes for spec in info.outputs]
         request = b"".join(inputs)
-        if len(request) <= self.max_payload and sum(out_sizes) + 8 <= self.max_payload:
+        timing_bytes = InvokeTiming.SIZE
+        if len(request) <= self.max_payload and sum(out_sizes) + timing_bytes <= self.max_payload:
             reply = InferReply.decode(self.request(
-                MessageType.INFER, request, reply_bytes=sum(out_sizes) + 8,
+                MessageType.INFER, request, reply_bytes=sum(out_sizes) + timing_bytes,
                 device_seconds=self._invoke_budget()))
             if len(reply.outputs) != sum(out_sizes):
                 raise ProtocolError(f"INFER returned {len(reply.outputs)} output bytes, "
@@ -278,16 +285,26 @@ class DeviceClient:
         self._last_invoke_seconds = None
         return self._info
 
+    def set_invoke_delay(self, milliseconds: int) -> None:
+        """Make every later invoke on the device ``milliseconds`` slower (INVOKE_DELAY): a test
+        hook of emulated runner firmware (INFO feature TEST_HOOKS) for rehearsing slow models;
+        other firmware answers UNSUPPORTED."""
+        self.request(MessageType.INVOKE_DELAY, struct.pack("<I", milliseconds))
+        self._last_invoke_seconds = None
+
     # -- machinery -----------------------------------------------------------------------
 
     def request(self, mtype: MessageType, payload: bytes = b"", *, reply_bytes: int = 0,
                 device_seconds: float = 0.0, attempts: int = ATTEMPTS) -> bytes:
-        """Send one request and return the reply payload, retrying idempotent requests.
+        """Send one request and return the reply payload, retrying after a timeout.
 
+        A retry resends the same frame (same seq): the device answers a repeat of its last
+        request from its reply cache, so no request runs twice (docs/protocol.md §2).
         When the device time is unknown (the first invoke of a model), ``device_seconds`` is
         the ceiling and the attempts escalate towards it (2 s, 8 s, 32 s, ...), so a lost
         frame costs seconds, not the ceiling, while a long first invoke still completes.
         """
+        seq: int | None = None
         escalate = device_seconds >= FIRST_INVOKE_SECONDS
         if escalate:
             attempts += 1
@@ -296,44 +313,75 @@ class DeviceClient:
             timeout = self._timeout(len(payload), reply_bytes, budget)
             if attempt:
                 self._retries += 1
-            seq = self._send(mtype, payload)
-            frame = self._await_reply(seq, mtype, time.monotonic() + timeout)
+            seq = self._send(mtype, payload, seq)
+            frame = self._await_reply(seq, mtype, time.monotonic() + timeout,
+                                      sent_bytes=len(payload))
             if frame is not None:
                 return frame.payload
         raise DeviceTimeoutError(mtype.name, timeout, attempts, url=self.transport.url)
 
-    def pipeline(self, requests: Sequence[tuple[MessageType, bytes, int]]) -> list[bytes]:
-        """Send idempotent requests with up to ``window`` in flight; replies in request order.
+    def _merged_on_the_wire(self, frame: Frame, sent_bytes: int) -> bool:
+        """FRAME_TOO_LARGE although the request was within max_payload: the device received
+        it merged with the next frame (a delimiter was lost on the wire), so it never ran it.
+        This client never asks for a reply over max_payload either (it chunks, and uses INFER
+        only when inputs and outputs fit), so this is a lost request, to be resent with its
+        seq, not an answer (docs/protocol.md §1)."""
+        if frame.type != MessageType.ERROR or sent_bytes > self.max_payload:
+            return False
+        try:
+            error = ErrorReply.decode(frame.payload)
+        except ProtocolError:
+            return False
+        return error.code == ErrorCode.FRAME_TOO_LARGE
 
-        Each item is (type, payload, expected reply bytes). A request whose reply does not
-        arrive in time is retried on its own by :meth:`request`.
+    def pipeline(self, requests: Sequence[tuple[MessageType, bytes, int]]) -> list[bytes]:
+        """Send requests with up to ``window`` in flight; replies in request order.
+
+        Each item is (type, payload, expected reply bytes). Only for requests that may run
+        again harmlessly (SET_INPUT, GET_OUTPUT, MODEL_CHUNK, PING): the device's reply cache
+        holds one reply, so a retry of a request that is no longer the last one it received
+        runs again. A request whose reply is late is resent (same seq) while the others stay
+        in flight, up to ATTEMPTS times.
         """
         results: list[bytes | None] = [None] * len(requests)
-        in_flight: dict[int, tuple[int, float]] = {}  # seq -> (index, deadline)
+        in_flight: dict[int, tuple[int, float, int]] = {}  # seq -> (index, deadline, attempts)
         next_index = 0
+
+        def budget(index: int) -> float:
+            _, payload, reply_bytes = requests[index]
+            # Requests queue behind each other on the wire: budget for the whole window.
+            return self._timeout(len(payload), reply_bytes) * self.window
+
         while next_index < len(requests) or in_flight:
             while next_index < len(requests) and len(in_flight) < self.window:
-                mtype, payload, reply_bytes = requests[next_index]
+                mtype, payload, _ = requests[next_index]
                 seq = self._send(mtype, payload)
-                # Requests queue behind each other on the wire: budget for the whole window.
-                timeout = self._timeout(len(payload), reply_bytes) * self.window
-                in_flight[seq] = (next_index, time.monotonic() + timeout)
+                in_flight[seq] = (next_index, time.monotonic() + budget(next_index), 1)
                 next_index += 1
             oldest_seq = min(in_flight, key=lambda s: in_flight[s][1])
-            index, deadline = in_flight[oldest_seq]
+            index, deadline, attempts = in_flight[oldest_seq]
             frame = self._await_any(set(in_flight), requests, in_flight, deadline)
+            if frame is not None and self._merged_on_the_wire(
+                    frame, len(requests[in_flight[frame.seq][0]][1])):
+                oldest_seq = frame.seq  # never ran: resend it now
+                index, _, attempts = in_flight[oldest_seq]
+                frame = None
             if frame is None:
-                del in_flight[oldest_seq]
-                mtype, payload, reply_bytes = requests[index]
+                mtype, payload, _ = requests[index]
+                if attempts >= ATTEMPTS:
+                    raise DeviceTimeoutError(mtype.name, budget(index), attempts,
+                                             url=self.transport.url)
                 self._retries += 1
-                results[index] = self.request(mtype, payload, reply_bytes=reply_bytes)
+                self._send(mtype, payload, oldest_seq)
+                in_flight[oldest_seq] = (index, time.monotonic() + budget(index), attempts + 1)
                 continue
-            done_index, _ = in_flight.pop(frame.seq)
+            done_index = in_flight.pop(frame.seq)[0]
             results[done_index] = frame.payload
         return [r if r is not None else b"" for r in results]
 
     def _await_any(self, seqs: set[int], requests: Sequence[tuple[MessageType, bytes, int]],
-                   in_flight: dict[int, tuple[int, float]], deadline: float) -> Frame | None:
+                   in_flight: dict[int, tuple[int, float, int]], deadline: float
+                   ) -> Frame | None:
         while True:
             frame = self._next_frame(deadline)
             if frame is None:
@@ -341,12 +389,13 @@ class DeviceClient:
             if self._handle_unsolicited(frame, "a transfer"):
                 continue
             if frame.seq in seqs:
-                mtype = requests[in_flight[frame.seq][0]][0]
-                self._check_reply(frame, mtype)
+                index = in_flight[frame.seq][0]
+                if not self._merged_on_the_wire(frame, len(requests[index][1])):
+                    self._check_reply(frame, requests[index][0])
                 return frame
 
     def _await_reply(self, seq: int, mtype: MessageType, deadline: float, *,
-                     session: bool = True) -> Frame | None:
+                     session: bool = True, sent_bytes: int = 0) -> Frame | None:
         while True:
             frame = self._next_frame(deadline)
             if frame is None:
@@ -357,6 +406,8 @@ class DeviceClient:
                 continue
             if frame.seq != seq:
                 continue  # a stale or duplicated reply to an earlier request
+            if self._merged_on_the_wire(frame, sent_bytes):
+                return None  # the request was lost on the way in: retry it
             self._check_reply(frame, mtype)
             return frame
 
@@ -392,11 +443,14 @@ class DeviceClient:
                     self._inbox.append(item)
         return self._inbox.popleft()
 
-    def _send(self, mtype: MessageType, payload: bytes) -> int:
-        self._seq = self._seq % 0xFFFF + 1  # 1..65535: seq 0 is for unsolicited frames
-        self.transport.write(encode_frame(Frame(int(mtype), self._seq, payload)))
+    def _send(self, mtype: MessageType, payload: bytes, seq: int | None = None) -> int:
+        """Send a request with a new seq, or resend it with its own ``seq`` (a retry)."""
+        if seq is None:
+            self._seq = self._seq % 0xFFFF + 1  # 1..65535: seq 0 is for unsolicited frames
+            seq = self._seq
+        self.transport.write(encode_frame(Frame(int(mtype), seq, payload)))
         self._sent += 1
-        return self._seq
+        return seq
 
     def _timeout(self, request_bytes: int, reply_bytes: int, device_seconds: float = 0.0
                  ) -> float:

@@ -1,21 +1,33 @@
 """Start emulated boards: the native firmware as a host process, or QEMU running the
-Cortex-M image. Both expose their UART on a pseudo-terminal, exactly like a USB serial port."""
+Cortex-M image. Both expose their UART on a pseudo-terminal, exactly like a USB serial port.
+
+No emulator outlives its host: they run in their own session (a Ctrl-C in the terminal
+reaches the host, which stops them in order), every board still running at interpreter exit is
+stopped, and a host that dies without cleaning up (SIGKILL, or SIGTERM without a handler)
+takes them along: the kernel sends them SIGTERM (PR_SET_PDEATHSIG, set when launched from the
+main thread) and the native firmware also notices its parent is gone. The CLI turns SIGTERM
+into a normal exit (:func:`exit_on_sigterm`)."""
 
 from __future__ import annotations
 
+import atexit
+import ctypes
 import os
 import re
 import selectors
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyrig.device.errors import EmulatorError
+from tinyrig.system_packages import install_hint
 
 NATIVE_UART_LINE = re.compile(rb"tinyrig-uart: (/dev/\S+)")
 QEMU_UART_LINE = re.compile(rb"char device redirected to (/dev/\S+)")
@@ -53,20 +65,74 @@ class EmulatedBoard:
         return f"exited with status {code}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        _LIVE.discard(self)
+        _stop_process(self.process)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+# Boards started by this process and not stopped yet (stopped at exit).
+_LIVE: set[EmulatedBoard] = set()
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate, then kill; always reaped (no zombie)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.wait()
+
+
+@atexit.register
+def _stop_live_boards() -> None:
+    for board in list(_LIVE):
+        board.stop()
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM raise SystemExit in the main thread, so that `with`/`finally` blocks and
+    the exit hook stop the emulators (the CLI calls this; a library leaves signals alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+# Looked up here, in the parent: the child between fork and exec only calls it.
+_PRCTL = _load_prctl() if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """The child gets SIGTERM when the thread that forked it ends: only safe (and only set)
+    when that is the main thread, which ends with the process."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
 def _start(name: str, argv: list[str], pattern: re.Pattern[bytes], timeout: float
            ) -> EmulatedBoard:
+    on_main_thread = threading.current_thread() is threading.main_thread()
     try:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if on_main_thread and _PRCTL is not None else None)
     except OSError as exc:
         raise EmulatorError(f"cannot start {name}: {exc}") from None
     assert process.stdout is not None
@@ -78,7 +144,7 @@ def _start(name: str, argv: list[str], pattern: re.Pattern[bytes], timeout: floa
     while uart is None:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not selector.select(remaining):
-            process.kill()
+            _stop_process(process)
             raise EmulatorError(f"{name} did not report its UART within {timeout:.0f} s",
                                 hint=f"its output was: {seen[-400:].decode(errors='replace')}")
         chunk = os.read(process.stdout.fileno(), 4096)
@@ -94,6 +160,7 @@ def _start(name: str, argv: list[str], pattern: re.Pattern[bytes], timeout: floa
             uart = match.group(1).decode()
     selector.close()
     board = EmulatedBoard(name, process, uart)
+    _LIVE.add(board)
     board._output.extend(seen.decode(errors="replace").splitlines())
 
     def drain() -> None:
@@ -125,7 +192,7 @@ def launch_qemu(elf: Path, *, machine: str = DEFAULT_QEMU_MACHINE, timeout: floa
     """Boot the Cortex-M image in QEMU with UART0 on a pty."""
     if shutil.which("qemu-system-arm") is None:
         raise EmulatorError("qemu-system-arm is not installed",
-                            hint="sudo apt-get install qemu-system-arm")
+                            hint=install_hint("qemu"))
     if machine not in QEMU_MACHINES:
         raise EmulatorError(f"unknown QEMU board '{machine}'",
                             hint=f"supported: {', '.join(QEMU_MACHINES)}")

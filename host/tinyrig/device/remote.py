@@ -7,12 +7,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-import numpy as np
-
 from tinyrig.device.base import Array, Inference, decode_outputs
 from tinyrig.device.client import DeviceClient
 from tinyrig.device.emulators import EmulatedBoard
-from tinyrig.device.errors import EmulatorError, InputError
+from tinyrig.device.errors import EmulatorError
+from tinyrig.device.tensors import check_sample
 from tinyrig.errors import TinyrigError
 from tinyrig.protocol import DeviceInfo, DeviceStats, ErrorCode, ProfileEntry
 from tinyrig.transport import Transport
@@ -73,15 +72,7 @@ class RemoteDevice:
     def infer(self, inputs: Sequence[Array]) -> Inference:
         self.check_model()
         info = self.client.info
-        if len(inputs) != len(info.inputs):
-            raise InputError(f"the model has {len(info.inputs)} input(s), {len(inputs)} given")
-        raw = []
-        for index, (spec, array) in enumerate(zip(info.inputs, inputs, strict=True)):
-            data = np.ascontiguousarray(array, dtype=spec.dtype.numpy).tobytes()
-            if len(data) != spec.nbytes:
-                raise InputError(f"input {index} expects {spec.nbytes} bytes "
-                                 f"({spec.describe()}), got {len(data)}")
-            raw.append(data)
+        raw = [array.tobytes() for array in check_sample(info.inputs, inputs)]
         with self._guard("inference"):
             timing, outputs = self.client.infer(raw)
         return Inference(decode_outputs(info, outputs), timing.ticks, timing.micros)

@@ -38,6 +38,9 @@ class RunReport:
     model: str
     info: DeviceInfo
     samples: list[SampleResult]
+    # What the samples' ``ticks`` count ("instructions", "cycles", "ticks", "ns"; None when
+    # the backend does not time invokes). Never call instructions cycles.
+    tick_unit: str | None = None
 
     @property
     def mismatches(self) -> int:
@@ -92,4 +95,6 @@ def run_batch(device: Device, arrays: Sequence[Array], *, reference: Device | No
         expected = reference.infer(sample).outputs if reference is not None else None
         results.append(SampleResult(sample, result.outputs, expected, result.micros,
                                     result.ticks))
-    return RunReport(device.url, model_name, info, results)
+    timed = any(result.ticks is not None for result in results)
+    return RunReport(device.url, model_name, info, results,
+                     info.tick_unit.label if timed else None)

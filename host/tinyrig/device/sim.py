@@ -10,14 +10,17 @@ from types import TracebackType
 from tinyrig import TFLM_COMMIT, __version__
 from tinyrig.device.base import Array, Inference
 from tinyrig.device.batch import BatchResult
+from tinyrig.device.tensors import check_sample
 from tinyrig.model.flatbuffer import Model, Tensor, load_model
 from tinyrig.protocol import (
+    PROTOCOL_VERSION,
     DeviceInfo,
     ErrorCode,
     Feature,
     ProfileEntry,
     TensorSpec,
     TfLiteType,
+    TimeUnit,
 )
 
 
@@ -36,7 +39,8 @@ def model_info(model: Model, *, board: str, arena_size: int, arena_used: int = 0
                max_payload: int = 0xFFFF) -> DeviceInfo:
     """A DeviceInfo describing ``model`` as a device running it would."""
     return DeviceInfo(
-        protocol_version=1, features=Feature(0), max_payload=max_payload, cpu_hz=0, tick_hz=0,
+        protocol_version=PROTOCOL_VERSION, features=Feature(0), max_payload=max_payload,
+        cpu_hz=0, tick_hz=0, tick_unit=TimeUnit.NS,
         arena_size=arena_size, arena_used=arena_used, model_size=model.size,
         model_crc32=zlib.crc32(model.data) & 0xFFFFFFFF,
         model_id=bytes.fromhex(model.sha256)[:8], model_status=ErrorCode.OK,
@@ -63,7 +67,8 @@ class SimDevice:
         return self._info
 
     def infer(self, inputs: Sequence[Array]) -> Inference:
-        return Inference(outputs=list(self.interpreter.run(list(inputs))))
+        return Inference(outputs=list(self.interpreter.run(check_sample(self._info.inputs,
+                                                                        inputs))))
 
     @property
     def keep_state(self) -> bool:

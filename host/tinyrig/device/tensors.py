@@ -50,11 +50,29 @@ def to_tensor_dtype(spec: TensorSpec, sample: Array, index: int, *, quantize: bo
             raise InputError(f"input {index} has no quantization scale; pass {want} values")
         quantized: Array = quantize_values(sample, spec.scale, spec.zero_point, want)
         return quantized
-    hint = (" (pass --quantize to quantize float values with the input's scale "
-            f"{spec.scale:g} and zero point {spec.zero_point})"
+    hint = (" (quantize them with the input's scale "
+            f"{spec.scale:g} and zero point {spec.zero_point}: --quantize on the command line, "
+            "quantize=True in tinyrig.device.tensors.prepare_batch)"
             if np.issubdtype(want, np.integer) and np.issubdtype(sample.dtype, np.floating)
             else "")
     raise InputError(f"input {index} expects {want.name} values, got {sample.dtype.name}{hint}")
+
+
+def check_sample(specs: Sequence[TensorSpec], inputs: Sequence[Array]) -> list[Array]:
+    """The check every backend (sim, native, QEMU, boards) applies to one sample before it
+    runs: one array per input, each with exactly the tensor's shape and dtype — never a silent
+    cast (float 200.7 is not int8 -56) or reshape ((3, 64) is not (1, 64, 3)). Returns the
+    arrays C-contiguous. :func:`prepare_batch` turns user data into such samples."""
+    if len(inputs) != len(specs):
+        raise InputError(f"the model has {len(specs)} input(s), {len(inputs)} given")
+    checked: list[Array] = []
+    for index, (spec, array) in enumerate(zip(specs, inputs, strict=True)):
+        arr = np.asarray(array)
+        if arr.shape != tuple(spec.shape):
+            raise InputError(f"input {index} expects {spec.describe()}, got "
+                             f"{arr.dtype}[{','.join(map(str, arr.shape))}]")
+        checked.append(np.ascontiguousarray(to_tensor_dtype(spec, arr, index, quantize=False)))
+    return checked
 
 
 def prepare_batch(specs: Sequence[TensorSpec], arrays: Sequence[Array], *,

@@ -28,6 +28,7 @@ from tinyrig.flash.errors import (
     VerificationError,
 )
 from tinyrig.flash.image import Image
+from tinyrig.system_packages import install_hint
 
 GDB_PROGRAMS: Final = ("gdb-multiarch", "arm-none-eabi-gdb", "gdb")
 _AGENT: Final = Path(__file__).with_name("gdb_agent.py")
@@ -45,7 +46,7 @@ def find_gdb() -> str:
         if path is not None and (program != "gdb" or _is_multiarch(path)):
             return path
     raise FlashToolMissingError("gdb-multiarch", method="gdb",
-                                hint="sudo apt-get install gdb-multiarch")
+                                hint=install_hint("flash"))
 
 
 def _is_multiarch(gdb: str) -> bool:
@@ -192,7 +193,7 @@ def _run_agent(gdb: str, spec: dict[str, Any], progress: Progress, total: int
                                    errors="replace", env=env)
     except OSError as exc:
         raise FlashToolMissingError(gdb, method="gdb",
-                                    hint=f"{exc}; sudo apt-get install gdb-multiarch") from None
+                                    hint=f"{exc}; {install_hint('flash')}") from None
     timer = threading.Timer(_TIMEOUT, process.kill)
     timer.start()
     events: list[dict[str, Any]] = []

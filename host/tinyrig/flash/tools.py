@@ -7,6 +7,7 @@ import subprocess
 from typing import Final
 
 from tinyrig.flash.errors import FlashToolMissingError, FlashWriteError
+from tinyrig.system_packages import apt_command
 
 _TIMEOUT: Final = 300.0
 
@@ -15,7 +16,7 @@ def require(program: str, *, method: str, package: str) -> str:
     path = shutil.which(program)
     if path is None:
         raise FlashToolMissingError(program, method=method,
-                                    hint=f"sudo apt-get install {package}")
+                                    hint=apt_command([package]))
     return path
 
 

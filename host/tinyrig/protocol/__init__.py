@@ -43,6 +43,7 @@ from tinyrig.protocol.messages import (
     SetInput,
     TensorSpec,
     TfLiteType,
+    TimeUnit,
     reply_type,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "Frame", "FrameDecoder", "FrameError", "GetOutput", "Hello", "HelloReply", "InferReply",
     "InvokeTiming", "LengthMismatchError", "Log", "MessageType", "ModelBegin", "ModelChunk",
     "OversizedFrameError", "PayloadError", "ProfileEntry", "ProfileReply", "ProtocolError",
-    "SetInput", "ShortFrameError", "TensorSpec", "TfLiteType", "VersionMismatchError", "crc32",
+    "SetInput", "ShortFrameError", "TensorSpec", "TfLiteType", "TimeUnit", "VersionMismatchError",
+    "crc32",
     "encode_frame", "parse_frame", "reply_type", "wire_size",
 ]

@@ -1,4 +1,8 @@
-"""Message ids, error codes and typed payloads of protocol v1 (docs/protocol.md §3-4).
+"""Message ids, error codes and typed payloads of the wire protocol (docs/protocol.md §3-4).
+
+The id, error, feature and time-unit tables mirror the firmware's headers
+(``firmware/src/protocol/messages.h``, ``status.h``); ``tests/protocol/test_tables.py`` fails
+when they drift.
 
 Each payload is a frozen dataclass with ``encode() -> bytes`` and ``decode(bytes) -> Self``.
 Decoding is strict: a short, long or inconsistent payload raises :class:`PayloadError`.
@@ -34,6 +38,7 @@ class MessageType(enum.IntEnum):
     MODEL_CHUNK = 0x21
     MODEL_COMMIT = 0x22
     ARENA_LIMIT = 0x23
+    INVOKE_DELAY = 0x24
     BOOT = 0x40
     LOG = 0x41
     ERROR = 0x7F
@@ -76,7 +81,21 @@ class BootReason(enum.IntEnum):
 class Feature(enum.IntFlag):
     MODEL_UPLOAD = 1
     PROFILE = 2
-    CYCLE_COUNTER = 4
+    TEST_HOOKS = 4  # ARENA_LIMIT and INVOKE_DELAY (emulated runner firmware)
+
+
+class TimeUnit(enum.IntEnum):
+    """What a device's ``ticks`` count (INFO ``tick_unit``). Never call instructions cycles."""
+
+    INSTRUCTIONS = 0
+    CYCLES = 1
+    TICKS = 2
+    NS = 3
+
+    @property
+    def label(self) -> str:
+        """Plural noun for tables and JSON ("instructions", "cycles", "ticks", "ns")."""
+        return self.name.lower()
 
 
 class TfLiteType(enum.IntEnum):
@@ -209,6 +228,7 @@ class DeviceInfo:
     max_payload: int
     cpu_hz: int
     tick_hz: int
+    tick_unit: TimeUnit
     arena_size: int
     arena_used: int
     model_size: int
@@ -221,13 +241,14 @@ class DeviceInfo:
     inputs: tuple[TensorSpec, ...] = field(default_factory=tuple)
     outputs: tuple[TensorSpec, ...] = field(default_factory=tuple)
 
-    _FIXED: ClassVar[struct.Struct] = struct.Struct("<BBHIIIIII8sH")
+    _FIXED: ClassVar[struct.Struct] = struct.Struct("<BBHIIBIIII8sH")
 
     def encode(self) -> bytes:
         if len(self.model_id) != 8:
             raise ValueError("model_id must be 8 bytes")
         out = self._FIXED.pack(self.protocol_version, self.features, self.max_payload,
-                               self.cpu_hz, self.tick_hz, self.arena_size, self.arena_used,
+                               self.cpu_hz, self.tick_hz, self.tick_unit, self.arena_size,
+                               self.arena_used,
                                self.model_size, self.model_crc32, self.model_id,
                                self.model_status)
         out += _str8(self.firmware) + _str8(self.board) + _str8(self.tflm)
@@ -238,16 +259,21 @@ class DeviceInfo:
     @classmethod
     def read(cls, reader: _Reader) -> DeviceInfo:
         fixed = reader.raw(cls._FIXED.size)
-        (version, features, max_payload, cpu_hz, tick_hz, arena_size, arena_used, model_size,
-         model_crc, model_id, status) = cls._FIXED.unpack(fixed)
+        (version, features, max_payload, cpu_hz, tick_hz, unit, arena_size, arena_used,
+         model_size, model_crc, model_id, status) = cls._FIXED.unpack(fixed)
         try:
             model_status = ErrorCode(status)
         except ValueError:
             raise PayloadError(reader.what, f"unknown model status {status}") from None
+        try:
+            tick_unit = TimeUnit(unit)
+        except ValueError:
+            raise PayloadError(reader.what, f"unknown tick unit {unit}") from None
         firmware, board, tflm = reader.str8(), reader.str8(), reader.str8()
         inputs = tuple(TensorSpec.read(reader) for _ in range(reader.number("B")))
         outputs = tuple(TensorSpec.read(reader) for _ in range(reader.number("B")))
-        return cls(version, Feature(features), max_payload, cpu_hz, tick_hz, arena_size,
+        return cls(version, Feature(features), max_payload, cpu_hz, tick_hz, tick_unit,
+                   arena_size,
                    arena_used, model_size, model_crc, model_id, model_status, firmware, board,
                    tflm, inputs, outputs)
 
@@ -306,12 +332,14 @@ class GetOutput:
 
 @dataclass(frozen=True)
 class InvokeTiming:
-    """How long the last invoke took on the device."""
+    """How long the last invoke took on the device: ``ticks`` in INFO's ``tick_unit`` at
+    ``tick_hz``, and the same converted to microseconds (64 bits each: never wraps)."""
 
     ticks: int
     micros: int
 
-    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<II")
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<QQ")
+    SIZE: ClassVar[int] = 16
 
     def encode(self) -> bytes:
         return self._LAYOUT.pack(self.ticks, self.micros)
@@ -319,7 +347,8 @@ class InvokeTiming:
     @classmethod
     def decode(cls, payload: bytes) -> InvokeTiming:
         if len(payload) != cls._LAYOUT.size:
-            raise PayloadError("INVOKE reply", f"expected 8 bytes, got {len(payload)}")
+            raise PayloadError("INVOKE reply",
+                               f"expected {cls.SIZE} bytes, got {len(payload)}")
         ticks, micros = cls._LAYOUT.unpack(payload)
         return cls(ticks, micros)
 
@@ -331,9 +360,11 @@ class InferReply:
 
     @classmethod
     def decode(cls, payload: bytes) -> InferReply:
-        if len(payload) < 8:
-            raise PayloadError("INFER reply", f"expected at least 8 bytes, got {len(payload)}")
-        return cls(InvokeTiming.decode(payload[:8]), payload[8:])
+        size = InvokeTiming.SIZE
+        if len(payload) < size:
+            raise PayloadError("INFER reply",
+                               f"expected at least {size} bytes, got {len(payload)}")
+        return cls(InvokeTiming.decode(payload[:size]), payload[size:])
 
 
 @dataclass(frozen=True)
@@ -375,19 +406,22 @@ class DeviceStats:
     framing_errors: int
     overflow_errors: int
     invokes: int
+    replays: int  # duplicated/retried requests answered from the device's reply cache
     last_invoke_ticks: int
 
-    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<8I")
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<Q7IQ")
+    SIZE: ClassVar[int] = 44
 
     def encode(self) -> bytes:
         return self._LAYOUT.pack(self.uptime_ms, self.frames_rx, self.frames_tx,
                                  self.crc_errors, self.framing_errors, self.overflow_errors,
-                                 self.invokes, self.last_invoke_ticks)
+                                 self.invokes, self.replays, self.last_invoke_ticks)
 
     @classmethod
     def decode(cls, payload: bytes) -> DeviceStats:
         if len(payload) != cls._LAYOUT.size:
-            raise PayloadError("STATS reply", f"expected 32 bytes, got {len(payload)}")
+            raise PayloadError("STATS reply",
+                               f"expected {cls.SIZE} bytes, got {len(payload)}")
         return cls(*cls._LAYOUT.unpack(payload))
 
 

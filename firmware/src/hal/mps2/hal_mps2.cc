@@ -90,6 +90,14 @@ void UartWrite(const uint8_t* data, size_t size) {
 void UartFlush() {
   while (Register(regs::kUartState) & regs::kUartStateTxFull) {
   }
+  // The CMSDK UART has no shifter-empty flag: TX-full clears when the last byte moves into the
+  // shift register, which then needs one character time (start + 8 data + stop bits, BAUDDIV
+  // clocks each) to send it. Wait that long, plus a bit, before a reset cuts it off.
+  const uint64_t character_ticks =
+      static_cast<uint64_t>(Register(regs::kUartBaudDiv)) * 11u * TickHz() / CpuHz();
+  const uint64_t start = Ticks();
+  while (Ticks() - start < character_ticks) {
+  }
 }
 
 size_t UartRead(uint8_t* buffer, size_t capacity) {
@@ -110,18 +118,28 @@ size_t UartRead(uint8_t* buffer, size_t capacity) {
 }
 
 uint64_t Ticks() {
-  uint32_t wraps = 0;
-  uint32_t value = 0;
-  do {
-    wraps = g_systick_wraps;
-    value = Register(regs::kSysTickValue);
-  } while (wraps != g_systick_wraps);
-  return (static_cast<uint64_t>(wraps) << 24) + (regs::kSysTickMax - value);
+  for (;;) {
+    const uint32_t wraps = g_systick_wraps;
+    uint32_t value = Register(regs::kSysTickValue);
+    uint32_t counted = wraps;
+    if (Register(regs::kScbIcsr) & regs::kIcsrPendStSet) {
+      // The counter reloaded but its interrupt has not run yet (or masked): count that wrap
+      // here, and read the value again, surely after the reload. Without this, time could
+      // step back by 2^24 ticks (seen under QEMU: a 4.4 s busy wait ended after 0.6 s).
+      counted = wraps + 1;
+      value = Register(regs::kSysTickValue);
+    }
+    if (wraps == g_systick_wraps) {
+      return (static_cast<uint64_t>(counted) << 24) + (regs::kSysTickMax - value);
+    }
+  }
 }
 
 uint32_t TickHz() { return regs::kSystemClockHz; }
 uint32_t CpuHz() { return regs::kSystemClockHz; }
-bool TicksAreCpuCycles() { return true; }  // SysTick on the processor clock
+// SysTick on the processor clock. Under QEMU without -icount it follows the host's clock, so
+// these are timer ticks, not cycles the core spent.
+TimeUnit TickUnit() { return TimeUnit::TICKS; }
 const char* BoardName() { return TINYRIG_BOARD_NAME; }
 
 void WaitForEvent() {

@@ -35,6 +35,8 @@ constexpr uint32_t kSysTickProcessorClock = 1u << 2;
 constexpr uint32_t kSysTickMax = 0x00FFFFFFu;  // 24-bit down counter
 
 constexpr uintptr_t kNvicIser0 = 0xE000E100u;
+constexpr uintptr_t kScbIcsr = 0xE000ED04u;
+constexpr uint32_t kIcsrPendStSet = 1u << 26;  // SysTick exception pending
 constexpr uintptr_t kScbVtor = 0xE000ED08u;
 constexpr uintptr_t kScbAircr = 0xE000ED0Cu;
 constexpr uint32_t kAircrSysResetRequest = (0x05FAu << 16) | (1u << 2);

@@ -4,7 +4,10 @@
 // this process too, so a host that closes and reopens the port never makes reads fail with EIO.
 // RESET re-executes /proc/self/exe (same PID) with the pty file descriptors inherited and named
 // in TINYRIG_NATIVE_PTY_FDS: every static is fresh, like a real reset, and the host keeps the
-// same /dev/pts path open. SIGTERM/SIGINT end the serve loop and the process exits with 0.
+// same /dev/pts path open. SIGTERM/SIGINT end the serve loop and the process exits with 0, and
+// so does the death of the process that started it (getppid() changes; polled while idle, so a
+// host killed with SIGKILL leaves no firmware behind). PR_SET_PDEATHSIG is not used: it fires
+// when the parent *thread* exits, which would stop a board a host opened from a worker thread.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,6 +31,7 @@ int g_master_fd = -1;
 int g_slave_fd = -1;
 BootReason g_boot_reason = BootReason::kPowerOn;
 volatile sig_atomic_t g_stop_requested = 0;
+pid_t g_parent_pid = 0;
 uint64_t g_ticks_origin_ns = 0;
 
 void OnStopSignal(int) { g_stop_requested = 1; }
@@ -76,6 +80,7 @@ void InstallSignalHandlers() {
 
 bool Init() {
   g_ticks_origin_ns = MonotonicNanoseconds();
+  g_parent_pid = getppid();  // RESET re-executes with the same PID: the same parent
   InstallSignalHandlers();
   const char* inherited = std::getenv(kPtyFdsVariable);
   if (inherited != nullptr) {
@@ -117,7 +122,7 @@ size_t UartRead(uint8_t* buffer, size_t capacity) {
 uint64_t Ticks() { return MonotonicNanoseconds() - g_ticks_origin_ns; }
 uint32_t TickHz() { return 1000000000u; }
 uint32_t CpuHz() { return 0; }
-bool TicksAreCpuCycles() { return false; }
+TimeUnit TickUnit() { return TimeUnit::NS; }
 const char* BoardName() { return "native"; }
 
 void WaitForEvent() {
@@ -125,7 +130,10 @@ void WaitForEvent() {
   poll(&readable, 1, 250);
 }
 
-bool ShouldExit() { return g_stop_requested != 0; }
+bool ShouldExit() {
+  // An orphan is re-parented (to init or a subreaper): its host is gone, nobody will talk to it.
+  return g_stop_requested != 0 || getppid() != g_parent_pid;
+}
 
 void SystemReset() {
   char fds[32];
