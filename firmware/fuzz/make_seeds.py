@@ -54,6 +54,11 @@ def protocol_seeds(model: bytes) -> dict[str, bytes]:
         "bad_sequence": [record(0x21, b"\x00\x00\x00\x00abcd"), record(0x22, b""),
                          record(0x20, struct.pack("<II8s", 1 << 30, 0, bytes(8)))],
         "link_test": [record(0x04, struct.pack("<I", 8)), b"rawbytes", record(0x03, b"x")],
+        # ARENA_LIMIT (0x23, emulated runners: TINYRIG_ARENA_PROBE): below TFLM's own objects,
+        # just above, the whole arena; each followed by INFO and INVOKE.
+        "arena_limit": [part for limit in (100, 2000, 6000, 20000, 0)
+                        for part in (record(0x23, struct.pack("<I", limit)), record(0x02, b""),
+                                     record(0x11, b""))],
     }
     out = {name: b"\x01" + b"".join(parts) for name, parts in seeds.items()}
     # Mode byte 0x03: every record delivered twice, replies compared (the retry oracle).

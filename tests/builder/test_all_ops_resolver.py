@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tinyrig.model.export import ALL_OPS_FILES, all_ops_resolver_sources
+from tinyrig.model.export import (
+    ALL_OPS_FILES,
+    UPLOAD_EXCLUDED_CUSTOM_OPS,
+    all_ops_resolver_sources,
+)
 from tinyrig.model.ops import CUSTOM_RESOLVER_METHODS, RESOLVER_METHODS
 
 RUNNER_DIR = Path(__file__).resolve().parents[2] / "firmware" / "src" / "runner"
@@ -26,6 +30,18 @@ def test_template_count_matches_the_registrations() -> None:
     assert found is not None
     count = int(found[1])
     calls = re.findall(r"resolver\.(Add\w+)\(\)", sources["all_ops_resolver.cc"])
-    assert count == len(calls) == len(RESOLVER_METHODS) + len(CUSTOM_RESOLVER_METHODS)
+    custom = {code: method for code, method in CUSTOM_RESOLVER_METHODS.items()
+              if code not in UPLOAD_EXCLUDED_CUSTOM_OPS}
+    assert count == len(calls) == len(RESOLVER_METHODS) + len(custom)
     assert len(set(calls)) == len(calls)
-    assert set(calls) == set(RESOLVER_METHODS.values()) | set(CUSTOM_RESOLVER_METHODS.values())
+    assert set(calls) == set(RESOLVER_METHODS.values()) | set(custom.values())
+
+
+def test_ops_that_parse_options_unchecked_are_not_registered() -> None:
+    """Issue 8, finding 2: the upload firmware leaves out the custom ops whose Init parses
+    `custom_options` without bounds (the names must exist in the pinned TFLM's table)."""
+    assert set(CUSTOM_RESOLVER_METHODS) >= UPLOAD_EXCLUDED_CUSTOM_OPS
+    source = all_ops_resolver_sources()["all_ops_resolver.cc"]
+    for code in UPLOAD_EXCLUDED_CUSTOM_OPS:
+        assert f"CUSTOM({code})" not in source
+    assert "CUSTOM(CIRCULAR_BUFFER)" in source

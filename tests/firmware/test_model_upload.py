@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.firmware.crafted_models import CRAFTED, build_all
 from tests.firmware.images import REPO, RUNNER_BUILT_IN, runner_image
 from tests.firmware.link import qemu_missing
 from tests.firmware.tflite_patch import scale_activations, set_operator_input
@@ -303,7 +304,9 @@ def test_good_upload_after_failures(runner: Runner) -> None:
     assert outputs[0] == SimDevice(HELLO_WORLD).infer(inputs).outputs[0].tobytes()
 
 
-REGRESSIONS = sorted((REPO / "firmware" / "fuzz" / "regressions" / "model").glob("*"))
+# The crafted models (below) have tests of their exact outcome.
+REGRESSIONS = sorted(p for p in (REPO / "firmware" / "fuzz" / "regressions" / "model").glob("*")
+                     if p.name not in CRAFTED)
 
 
 @pytest.mark.parametrize("case", REGRESSIONS, ids=lambda p: p.name)
@@ -323,3 +326,108 @@ def test_fuzzer_regressions_do_not_crash_the_device(runner: Runner, case: Path) 
             assert exc.code == ErrorCode.INVOKE_FAILED, exc
             assert runner.client.refresh_info().model_status == ErrorCode.MODEL_INVALID
     assert runner.client.ping(b"alive") == b"alive"
+
+
+# --- Untrusted models (issue 8): tests/firmware/crafted_models.py builds them into
+# firmware/fuzz/regressions/model/; each gets its exact typed error, or runs bit for bit. ---
+
+UNSAFE_MODELS: dict[str, tuple[ErrorCode, str]] = {
+    # finding 1: offline memory plans TFLM would follow blindly
+    "plan-negative-offsets": (ErrorCode.MODEL_INVALID, "plan: subgraph 0 tensor 0: offset -16"),
+    "plan-buffer-out-of-range": (ErrorCode.MODEL_INVALID, "offline plan: buffer 9999 out of range"),
+    "plan-buffer-without-data": (ErrorCode.MODEL_INVALID, "holds no plan"),
+    "plan-too-short": (ErrorCode.MODEL_INVALID, "offsets need"),
+    "plan-wrong-count": (ErrorCode.MODEL_INVALID, "9 offsets for 10 tensors"),
+    "plan-wrong-version": (ErrorCode.MODEL_INVALID, "version 2"),
+    "plan-misaligned": (ErrorCode.MODEL_INVALID, "tensor 7: offset 24"),
+    "plan-live-overlap": (ErrorCode.MODEL_INVALID,
+                          "tensor 0 and subgraph 0 tensor 7 overlap while both are live"),
+    "plan-offset-past-int": (ErrorCode.MODEL_INVALID, "tensor 8: offset 2147483632"),
+    # a well-formed plan that needs more arena than the device has: as for any model
+    "plan-past-arena": (ErrorCode.ARENA_TOO_SMALL, ""),
+    # finding 2: custom ops that parse their options unchecked are not registered
+    "custom-detection-postprocess-no-options": (ErrorCode.MODEL_INVALID,
+                                                "TFLite_Detection_PostProcess"),
+    "custom-signal-window-garbage-options": (ErrorCode.MODEL_INVALID, "SignalWindow"),
+    # finding 8: types the host cannot hold as model inputs or outputs
+    "uint16-model-input": (ErrorCode.MODEL_INVALID, "unsupported type UINT16"),
+    # suspected, confirmed: SET_INPUT would write into the model slot under its CRC and id
+    "constant-data-input": (ErrorCode.MODEL_INVALID, "tensor 0: input with constant data"),
+    # suspected, confirmed: 2^31 one-byte elements passed and overflow TFLM's int count
+    "tensor-2g-elements": (ErrorCode.MODEL_INVALID, "tensor 10: too many elements"),
+    # TFLM's lifetime walk recurses through control flow without a bound
+    "call-once-cycle": (ErrorCode.MODEL_INVALID, "subgraph 1 calls itself"),
+}
+
+# finding 4: kernels that index with tensor values. (good inputs, inputs out of range)
+_I32 = np.int32
+INDEXED_MODELS: dict[str, tuple[list[np.ndarray], list[list[np.ndarray]]]] = {
+    "gather-positions-from-input": (
+        [np.array([1, 0, 7, 3], _I32)],
+        [[np.array([0, 1, 2, 8], _I32)], [np.array([-1, 0, 0, 0], _I32)],
+         [np.array([0x7FFFFFFF, 0, 0, 0], _I32)]]),
+    "gather-nd-indices-from-input": (
+        [np.array([[0, 1], [3, 0], [2, 1]], _I32)],
+        # [1, -1] stays inside the flat buffer: TFLM returned element 1 silently
+        [[np.array([[4, 0], [0, 0], [0, 0]], _I32)], [np.array([[1, -1], [0, 0], [0, 0]], _I32)]]),
+    "slice-begin-from-input": (
+        [np.array([3], _I32)], [[np.array([7], _I32)], [np.array([-1], _I32)]]),
+    "arg-max-axis-from-input": (
+        [np.array([[1, 5, 2, 0], [9, 1, 1, 1]], np.float32), np.array([1], _I32)],
+        [[np.array([[1, 5, 2, 0], [9, 1, 1, 1]], np.float32), np.array([2], _I32)],
+         [np.array([[1, 5, 2, 0], [9, 1, 1, 1]], np.float32), np.array([-3], _I32)]]),
+}
+CRAFTED_DIR = REPO / "firmware" / "fuzz" / "regressions" / "model"
+
+
+def test_crafted_models_are_checked_in() -> None:
+    built = build_all()
+    assert set(built) == set(UNSAFE_MODELS) | set(INDEXED_MODELS) | {"plan-valid"}
+    for name, data in built.items():
+        assert (CRAFTED_DIR / name).read_bytes() == data, (
+            f"{name} is stale: python -m tests.firmware.crafted_models")
+
+
+@pytest.mark.parametrize("name", sorted(UNSAFE_MODELS))
+def test_unsafe_model_is_a_typed_error(runner: Runner, name: str) -> None:
+    data = (CRAFTED_DIR / name).read_bytes()
+    code, detail = UNSAFE_MODELS[name]
+    error = _rejected(runner, code, lambda: runner.client.upload_model(data, _model_id(data)))
+    assert detail in error.detail, error.detail
+    if code == ErrorCode.ARENA_TOO_SMALL:
+        assert error.arg >= (64 << 20) + 16, error  # the plan's end: its offset + 16 bytes
+    _assert_alive_without_model(runner)
+
+
+def _exact(runner: Runner, model: Path, inputs: list[np.ndarray]) -> None:
+    _, raw = runner.client.infer([a.tobytes() for a in inputs])
+    expected = SimDevice(model).infer(inputs).outputs
+    assert [bytes(r) for r in raw] == [e.tobytes() for e in expected]
+
+
+def test_valid_offline_plan_runs_bit_exact(runner: Runner) -> None:
+    model = CRAFTED_DIR / "plan-valid"
+    data = model.read_bytes()
+    info = runner.client.upload_model(data, _model_id(data))
+    assert info.model_status == ErrorCode.OK
+    unplanned = SimDevice(RUNNER_BUILT_IN)  # the same sine model without the plan
+    for value in (-128, -3, 0, 77, 127):
+        inputs = [np.array([[value]], np.int8)]
+        _exact(runner, model, inputs)
+        _, raw = runner.client.infer([a.tobytes() for a in inputs])
+        assert bytes(raw[0]) == unplanned.infer(inputs).outputs[0].tobytes()
+
+
+@pytest.mark.parametrize("name", sorted(INDEXED_MODELS))
+def test_index_from_data_is_checked(runner: Runner, name: str) -> None:
+    model = CRAFTED_DIR / name
+    data = model.read_bytes()
+    good, bad = INDEXED_MODELS[name]
+    info = runner.client.upload_model(data, _model_id(data))
+    assert info.model_status == ErrorCode.OK
+    _exact(runner, model, good)
+    for inputs in bad:
+        _rejected(runner, ErrorCode.INVOKE_FAILED,
+                  lambda inputs=inputs: runner.client.infer([a.tobytes() for a in inputs]))
+        assert runner.client.refresh_info().model_status == ErrorCode.OK
+    _exact(runner, model, good)  # the model stays usable

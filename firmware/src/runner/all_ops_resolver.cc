@@ -106,22 +106,6 @@ TfLiteStatus RegisterAllOps(AllOpsResolver& resolver) {
   if (resolver.AddBroadcastArgs() != kTfLiteOk) return kTfLiteError;  // BROADCAST_ARGS
   if (resolver.AddDynamicUpdateSlice() != kTfLiteOk) return kTfLiteError;  // DYNAMIC_UPDATE_SLICE
   if (resolver.AddCircularBuffer() != kTfLiteOk) return kTfLiteError;  // CUSTOM(CIRCULAR_BUFFER)
-  if (resolver.AddDelay() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalDelay)
-  if (resolver.AddEnergy() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalEnergy)
-  if (resolver.AddFftAutoScale() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalFftAutoScale)
-  if (resolver.AddFilterBank() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalFilterBank)
-  if (resolver.AddFilterBankLog() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalFilterBankLog)
-  if (resolver.AddFilterBankSpectralSubtraction() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalFilterBankSpectralSubtraction)
-  if (resolver.AddFilterBankSquareRoot() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalFilterBankSquareRoot)
-  if (resolver.AddFramer() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalFramer)
-  if (resolver.AddIrfft() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalIrfft)
-  if (resolver.AddOverlapAdd() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalOverlapAdd)
-  if (resolver.AddPCAN() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalPCAN)
-  if (resolver.AddRfft() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalRfft)
-  if (resolver.AddStacker() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalStacker)
-  if (resolver.AddWindow() != kTfLiteOk) return kTfLiteError;  // CUSTOM(SignalWindow)
-  if (resolver.AddDecode() != kTfLiteOk) return kTfLiteError;  // CUSTOM(TFLM_DECODE)
-  if (resolver.AddDetectionPostprocess() != kTfLiteOk) return kTfLiteError;  // CUSTOM(TFLite_Detection_PostProcess)
   return kTfLiteOk;
 }
 

@@ -1,17 +1,20 @@
 #include "runner/model_runner.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
 #include "hal/hal.h"
 #include "runner/abort_guard.h"
+#include "runner/kernel_guards.h"
 #include "tensorflow/lite/micro/arena_allocator/single_arena_buffer_allocator.h"
 #include "tensorflow/lite/micro/memory_planner/greedy_memory_planner.h"
 #include "tensorflow/lite/micro/micro_allocator.h"
 #include "tensorflow/lite/micro/micro_arena_constants.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/schema/schema_generated.h"
+#include "tensorflow/lite/schema/schema_utils.h"
 #include "tinyrig_model.h"  // TINYRIG_ARENA_BYTES, TinyrigOpResolver, TINYRIG_REGISTER_OPS
 
 #ifndef TINYRIG_MODEL_UPLOAD
@@ -121,6 +124,28 @@ void ModelRunner::ObserveLoadMessage(const char* message) {
   }
 }
 
+bool ModelRunner::AllOpsRegistered(const tflite::Model& model) {
+  // TFLM says only "Failed to get registration from op code CUSTOM": name the op instead.
+  const auto* codes = model.operator_codes();
+  for (flatbuffers::uoffset_t i = 0; codes != nullptr && i < codes->size(); ++i) {
+    const tflite::OperatorCode* code = codes->Get(i);
+    const tflite::BuiltinOperator builtin = tflite::GetBuiltinCode(code);
+    if (builtin == tflite::BuiltinOperator_CUSTOM) {
+      const char* name = code->custom_code() != nullptr ? code->custom_code()->c_str() : "";
+      if (g_op_resolver.FindOp(name) != nullptr) continue;
+      std::snprintf(load_detail_, sizeof(load_detail_), "custom op %s is not in this firmware",
+                    name);
+      return false;
+    }
+    if (g_op_resolver.FindOp(builtin) == nullptr) {
+      std::snprintf(load_detail_, sizeof(load_detail_), "op %s is not in this firmware",
+                    tflite::EnumNameBuiltinOperator(builtin));
+      return false;
+    }
+  }
+  return true;
+}
+
 void ModelRunner::Reject(Status status, const char* detail) {
   if (g_interpreter != nullptr && status_ == Status::OK) g_interpreter->~MicroInterpreter();
   g_interpreter = nullptr;
@@ -179,7 +204,14 @@ void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8
       status_ = Status::MODEL_INVALID;
       return;
     }
+    // Kernels that index with tensor values check them first (runner/kernel_guards.h): the
+    // host's input data reaches them in every firmware, built-in model or not.
+    InstallKernelGuards(g_op_resolver);
     ops_registered = true;
+  }
+  if (!AllOpsRegistered(*model)) {
+    status_ = Status::MODEL_INVALID;
+    return;
   }
   loading_ = true;
   g_interpreter = new (g_interpreter_storage) tflite::MicroInterpreter(

@@ -14,6 +14,9 @@
 
 struct TfLiteTensor;
 struct TfLiteEvalTensor;
+namespace tflite {
+struct Model;
+}
 
 namespace tinyrig {
 
@@ -82,6 +85,9 @@ class ModelRunner {
   void ObserveLoadMessage(const char* message);
 
  private:
+  // Every op of `model` is in the resolver; otherwise load_detail() names the first missing.
+  bool AllOpsRegistered(const tflite::Model& model);
+
   Status status_ = Status::NO_MODEL;
   uint32_t bytes_needed_ = 0;
   const uint8_t* model_data_ = nullptr;

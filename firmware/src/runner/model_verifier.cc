@@ -4,6 +4,8 @@
 #include <cstdio>
 
 #include "flatbuffers/flatbuffers.h"
+#include "runner/memory_plan_check.h"
+#include "runner/tensor_types.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 
 namespace tinyrig {
@@ -26,36 +28,6 @@ Status Reject(ModelCheck* check, const char* format, ...) {
   std::vsnprintf(check->detail, sizeof(check->detail), format, args);
   va_end(args);
   return Status::MODEL_INVALID;
-}
-
-// Bytes per element; 0 for a type the firmware cannot hold. INT4 is packed (see BufferBytes).
-uint32_t ElementBytes(tflite::TensorType type) {
-  switch (type) {
-    case tflite::TensorType_BOOL:
-    case tflite::TensorType_UINT8:
-    case tflite::TensorType_INT8:
-    case tflite::TensorType_INT4:
-      return 1;
-    case tflite::TensorType_FLOAT16:
-    case tflite::TensorType_BFLOAT16:
-    case tflite::TensorType_INT16:
-    case tflite::TensorType_UINT16:
-      return 2;
-    case tflite::TensorType_FLOAT32:
-    case tflite::TensorType_INT32:
-    case tflite::TensorType_UINT32:
-    case tflite::TensorType_RESOURCE:
-      return 4;
-    case tflite::TensorType_FLOAT64:
-    case tflite::TensorType_INT64:
-    case tflite::TensorType_UINT64:
-    case tflite::TensorType_COMPLEX64:
-      return 8;
-    case tflite::TensorType_COMPLEX128:
-      return 16;
-    default:
-      return 0;  // STRING, VARIANT, INT2, UINT4, FLOAT8*: TFLM has no storage for them
-  }
 }
 
 // The zero points a quantized tensor of `type` can hold; false when the type has no such limit.
@@ -118,6 +90,11 @@ Status CheckQuantization(const tflite::Tensor& tensor, uoffset_t subgraph_index,
   return Status::OK;
 }
 
+bool HasConstantData(const tflite::Model& model, const tflite::Tensor& tensor) {
+  const tflite::Buffer* buffer = model.buffers()->Get(tensor.buffer());
+  return buffer != nullptr && buffer->data() != nullptr && buffer->data()->size() != 0;
+}
+
 bool IndexOk(int32_t index, uoffset_t count) {
   return index >= 0 && static_cast<uint64_t>(index) < count;
 }
@@ -146,11 +123,12 @@ Status CheckTensor(const tflite::Model& model, uoffset_t subgraph_index, uoffset
     return Reject(check, "subgraph %u tensor %u: buffer %u out of range (%u buffers)",
                   subgraph_index, tensor_index, tensor->buffer(), buffers->size());
   }
-  const uint32_t element_bytes = ElementBytes(tensor->type());
-  if (element_bytes == 0) {
-    return Reject(check, "subgraph %u tensor %u: unsupported type %d", subgraph_index,
-                  tensor_index, static_cast<int>(tensor->type()));
+  const TensorTypeInfo* type = FindTensorType(tensor->type());
+  if (type == nullptr) {
+    return Reject(check, "subgraph %u tensor %u: unsupported type %s", subgraph_index,
+                  tensor_index, tflite::EnumNameTensorType(tensor->type()));
   }
+  const uint32_t element_bytes = type->element_bytes;
   if (tensor->sparsity() != nullptr) {
     return Reject(check, "subgraph %u tensor %u: sparse tensors are not supported",
                   subgraph_index, tensor_index);
@@ -469,6 +447,23 @@ Status CheckSubgraph(const tflite::Model& model, uoffset_t sg, ModelCheck* check
     return Reject(check, "subgraph %u output %u: tensor %d out of range (%u tensors)", sg,
                   position, value, tensor_count);
   }
+  // Tensors the firmware or TFLM writes must not point into the model: TFLM hands a tensor
+  // with constant data a pointer into the flatbuffer, so SET_INPUT (or IF / WHILE copying into
+  // a subgraph's inputs, or a kernel writing its output, below) would rewrite the model slot
+  // under its CRC and id. Outputs are only read. Variables get their own memory.
+  for (const auto* list : {subgraph->inputs(), subgraph->outputs()}) {
+    for (const int32_t index : *list) {
+      const tflite::Tensor& tensor = *tensors->Get(static_cast<uoffset_t>(index));
+      if (list == subgraph->inputs() && !tensor.is_variable() && HasConstantData(model, tensor)) {
+        return Reject(check, "subgraph %u tensor %u: input with constant data", sg, index);
+      }
+      // The host reads and writes model inputs and outputs as numpy arrays.
+      if (sg == 0 && !FindTensorType(tensor.type())->io) {
+        return Reject(check, "subgraph 0 tensor %u: %s cannot be a model input or output",
+                      index, tflite::EnumNameTensorType(tensor.type()));
+      }
+    }
+  }
   const uoffset_t opcode_count = model.operator_codes()->size();
   const auto* operators = subgraph->operators();
   for (uoffset_t i = 0; i < operators->size(); ++i) {
@@ -484,6 +479,11 @@ Status CheckSubgraph(const tflite::Model& model, uoffset_t sg, ModelCheck* check
       return Reject(check, "subgraph %u operator %u input %u: tensor %d out of range", sg, i,
                     position, value);
     }
+    // -1 marks an omitted optional input; no op's first input is optional, and kernels read it
+    // unchecked (the model fuzzer found NEG dereferencing TFLM's null for input -1).
+    if (op->inputs()->size() != 0 && op->inputs()->Get(0) < 0) {
+      return Reject(check, "subgraph %u operator %u: input 0 is missing", sg, i);
+    }
     if (!IndicesOk(op->outputs(), tensor_count, false, &position, &value)) {
       return Reject(check, "subgraph %u operator %u output %u: tensor %d out of range", sg, i,
                     position, value);
@@ -492,12 +492,31 @@ Status CheckSubgraph(const tflite::Model& model, uoffset_t sg, ModelCheck* check
       return Reject(check, "subgraph %u operator %u intermediate %u: tensor %d out of range",
                     sg, i, position, value);
     }
+    for (const int32_t index : *op->outputs()) {
+      const tflite::Tensor& tensor = *tensors->Get(static_cast<uoffset_t>(index));
+      if (!tensor.is_variable() && HasConstantData(model, tensor)) {
+        return Reject(check, "subgraph %u operator %u writes tensor %d, which has constant data",
+                      sg, i, index);
+      }
+    }
     Status status = CheckControlFlow(*op, model.subgraphs()->size(), sg, i, check);
     if (status != Status::OK) return status;
     const tflite::OperatorCode* code = model.operator_codes()->Get(op->opcode_index());
     const int builtin = code->builtin_code() > code->deprecated_builtin_code()
                             ? static_cast<int>(code->builtin_code())
                             : static_cast<int>(code->deprecated_builtin_code());
+    // Kernels read input 0 and write output 0 without counting them (the model fuzzer found
+    // NEG with no inputs dereferencing null); only these ops have none.
+    const bool no_inputs_ok = builtin == tflite::BuiltinOperator_VAR_HANDLE ||
+                              builtin == tflite::BuiltinOperator_CALL_ONCE;
+    const bool no_outputs_ok = builtin == tflite::BuiltinOperator_ASSIGN_VARIABLE ||
+                               builtin == tflite::BuiltinOperator_CALL_ONCE;
+    if ((op->inputs()->size() == 0 && !no_inputs_ok) ||
+        (op->outputs()->size() == 0 && !no_outputs_ok)) {
+      return Reject(check, "subgraph %u operator %u (%s) has no inputs or outputs", sg, i,
+                    tflite::EnumNameBuiltinOperator(
+                        static_cast<tflite::BuiltinOperator>(builtin)));
+    }
     status = CheckOperatorShapes(*subgraph, *op, builtin, sg, i, check);
     if (status != Status::OK) return status;
   }
@@ -552,7 +571,8 @@ Status VerifyModel(const uint8_t* data, size_t size, ModelCheck* check) {
     const Status status = CheckSubgraph(*model, sg, check);
     if (status != Status::OK) return status;
   }
-  return Status::OK;
+  // Control-flow call graph and the offline memory plan (runner/memory_plan_check.h).
+  return CheckMemoryPlan(*model, check);
 }
 
 }  // namespace tinyrig

@@ -14,8 +14,11 @@ namespace tinyrig {
 
 // Limits of what the firmware accepts (TFLM kernels support rank <= 5 or 6; 8 leaves room).
 constexpr uint32_t kMaxTensorRank = 8;
-// Elements and bytes of one tensor: more cannot fit any arena we build.
-constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 31;
+// Elements and bytes of one tensor, and bytes of all tensors TFLM allocates in the arena:
+// 16x the largest arena we build (native 16 MiB). TFLM counts elements and sums sizes and
+// offsets in `int`: 2^31 one-byte elements overflowed its element count, and tensors or plan
+// offsets summing past 2^31 would wrap the planner's offsets below the arena.
+constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 28;
 
 struct ModelCheck {
   // Human-readable reason when the model is rejected ("" when OK), sent as ERROR detail.

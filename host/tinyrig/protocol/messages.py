@@ -99,7 +99,10 @@ class TimeUnit(enum.IntEnum):
 
 
 class TfLiteType(enum.IntEnum):
-    """TfLiteType values as the device reports them (TFLM's c_api_types.h)."""
+    """TfLiteType values as the device reports them: every code of the pinned TFLM
+    (tflite_types.h), named as the .tflite schema names the type. The firmware accepts the
+    types of ``firmware/src/runner/tensor_types.h`` only; tests/firmware/test_tensor_types.py
+    ties the three tables together."""
 
     NOTYPE = 0
     FLOAT32 = 1
@@ -113,6 +116,18 @@ class TfLiteType(enum.IntEnum):
     INT8 = 9
     FLOAT16 = 10
     FLOAT64 = 11
+    COMPLEX128 = 12
+    UINT64 = 13
+    RESOURCE = 14
+    VARIANT = 15
+    UINT32 = 16
+    UINT16 = 17
+    INT4 = 18
+    BFLOAT16 = 19
+    INT2 = 20
+    UINT4 = 21
+    FLOAT8_E4M3FN = 22
+    FLOAT8_E5M2 = 23
 
     @property
     def numpy(self) -> np.dtype[np.generic]:
@@ -132,6 +147,11 @@ _NUMPY_DTYPES: dict[TfLiteType, str] = {
     TfLiteType.INT8: "i1",
     TfLiteType.FLOAT16: "<f2",
     TfLiteType.FLOAT64: "<f8",
+    TfLiteType.COMPLEX64: "<c8",
+    TfLiteType.COMPLEX128: "<c16",
+    TfLiteType.UINT16: "<u2",
+    TfLiteType.UINT32: "<u4",
+    TfLiteType.UINT64: "<u8",
 }
 
 
