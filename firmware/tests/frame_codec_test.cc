@@ -129,7 +129,8 @@ void TestFrames() {
   EXPECT(frames.size() == 1);
   if (frames.size() != 1) return;
   const auto& raw = frames[0].data;
-  const std::vector<uint8_t> header{0x01, 0x01, 0x01, 0x00, 0x04, 0x00, 0x78, 0x56, 0x34, 0x12};
+  const std::vector<uint8_t> header{tinyrig::kProtocolVersion, 0x01, 0x01, 0x00, 0x04, 0x00,
+                                    0x78, 0x56, 0x34, 0x12};
   EXPECT(std::vector<uint8_t>(raw.begin(), raw.begin() + 10) == header);
   tinyrig::FrameView view{};
   EXPECT(tinyrig::ParseFrame(raw.data(), raw.size(), &view) == tinyrig::FrameCheck::kOk);
