@@ -37,15 +37,20 @@ def test_processes_give_the_sequential_outputs_in_order() -> None:
     assert two.outputs[0].tobytes() == expected.tobytes()
 
 
-def test_stateful_model_runs_sequentially_unless_reset() -> None:
+def test_stateful_model_is_stateless_by_default_and_runs_sequentially_keeping_state() -> None:
     if not LSTM.is_file():
         pytest.skip(f"{LSTM} not available")
     x = _batch(LSTM, 600)
-    assert simulate(LSTM, [x], workers=2).workers == 1
-    reset = simulate(LSTM, [x], workers=2, reset=True)
-    assert reset.workers == 2
-    expected = ReferenceInterpreter(LSTM).run_batch([x], reset=True)[0]
-    assert reset.outputs[0].tobytes() == expected.tobytes()
+    stateless = simulate(LSTM, [x], workers=2)
+    assert stateless.workers == 2  # samples are independent: state reset before each
+    expected = ReferenceInterpreter(LSTM).run_batch([x])[0]
+    assert stateless.outputs[0].tobytes() == expected.tobytes()
+    kept = simulate(LSTM, [x], workers=2, keep_state=True)
+    assert kept.workers == 1
+    streaming = ReferenceInterpreter(LSTM, keep_state=True).run_batch([x])[0]
+    assert kept.outputs[0].tobytes() == streaming.tobytes()
+    # the carried state changes some outputs: the two modes are really different
+    assert kept.outputs[0].tobytes() != stateless.outputs[0].tobytes()
 
 
 def test_sim_device_run_batch_takes_the_fast_path_with_the_same_results() -> None:

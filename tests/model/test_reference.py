@@ -76,12 +76,19 @@ def test_batch_runs_each_sample() -> None:
         interp.run_batch([np.zeros((3, 1), np.int8)])
 
 
-def test_stateless_runs_repeat() -> None:
+def test_stateful_model_runs_stateless_unless_asked_to_keep_state() -> None:
+    """The LSTM's variable tensors are reset before every run: a sample's output does not
+    depend on what ran before. With keep_state they carry over (and differ for some runs)."""
     interp = ReferenceInterpreter(model_file("trained_lstm_int8"))
-    x = np.random.default_rng(0).integers(-128, 127, (1, 28, 28), dtype=np.int8)
-    first = interp.run([x])[0]
-    interp.reset()
-    assert np.array_equal(interp.run([x])[0], first)
+    assert interp.stateful and not interp.keep_state
+    xs = np.random.default_rng(7).integers(-128, 127, (6, 1, 28, 28), dtype=np.int8)
+    alone = [ReferenceInterpreter(model_file("trained_lstm_int8")).run([x])[0] for x in xs]
+    in_sequence = [interp.run([x])[0] for x in xs]
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(alone, in_sequence, strict=True))
+    interp.set_keep_state(True)
+    kept = [interp.run([x])[0] for x in xs]
+    assert kept[0].tobytes() == alone[0].tobytes()  # set_keep_state reset the state
+    assert any(a.tobytes() != b.tobytes() for a, b in zip(alone, kept, strict=True))
 
 
 def test_too_small_arena_is_an_error_not_a_crash() -> None:

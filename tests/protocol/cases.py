@@ -72,4 +72,6 @@ def golden_frames() -> dict[str, Frame]:
                                    TensorChunk(TfLiteType.INT8, (1, 4), 4,
                                                bytes([0x80, 0xFF, 0x00, 0x7F])).encode()),
         "invoke_delay": Frame(MessageType.INVOKE_DELAY, 16, (2600).to_bytes(4, "little")),
+        "state_keep": Frame(MessageType.STATE, 17, bytes([1])),
+        "state_reply": Frame(reply_type(MessageType.STATE), 17),
     }

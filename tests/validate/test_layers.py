@@ -83,9 +83,10 @@ def test_debug_layers_command_on_native() -> None:
 
 
 def test_a_history_dependent_divergence_is_named_as_such(tmp_path: Path) -> None:
-    """QEMU, CMSIS-NN's int8 LSTM: two of six seeded samples differ from the host during the
-    run, yet rerun alone every op is bit-exact; the report says the divergence depends on
-    what ran before instead of blaming an op."""
+    """QEMU, CMSIS-NN's int8 LSTM with --keep-state: the host carries the LSTM state from
+    sample to sample, the kernel never reads it, so two of six seeded samples differ during
+    the run, yet rerun alone every op is bit-exact; the report says the divergence depends on
+    what ran before instead of blaming an op. (Stateless, the default, they are bit-exact.)"""
     from tests.validate.boards import SHARED_MODELS, random_data
 
     model = SHARED_MODELS / "trained_lstm_int8.tflite"
@@ -94,8 +95,9 @@ def test_a_history_dependent_divergence_is_named_as_such(tmp_path: Path) -> None
     dataset = load_dataset(model, random_data(model, 6, tmp_path / "data.npz"))
     with runner_device("qemu", "debug") as device:
         upload(device, model)
-        report = validate(device, model, dataset, layers=True)
+        report = validate(device, model, dataset, layers=True, keep_state=True)
     main = report.comparison("device", "tflm")
     assert main is not None and 0 < main.exact < 6
     assert report.layers is not None and report.layers.first_divergent is None
     assert report.layers.note is not None and "rerun alone" in report.layers.note
+    assert "CMSIS-NN" in report.layers.note and report.keep_state

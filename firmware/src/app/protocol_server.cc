@@ -193,6 +193,7 @@ Status ProtocolServer::HandleHello(const FrameView& request, ByteWriter& reply) 
   if (!reader.ReadU32(&nonce) || reader.remaining() != 0) return Status::BAD_PAYLOAD;
   session_open_ = true;
   session_nonce_ = nonce;
+  runner_.set_keep_state(false);  // a new session starts stateless (docs/protocol.md §3.5)
   reply.U32(nonce);
   WriteInfo(reply);
   return Status::OK;
@@ -598,6 +599,15 @@ Status ProtocolServer::HandleInvokeDelay(const FrameView& request, ByteWriter& r
   invoke_delay_ms_ = ms;
   return Status::OK;
 #endif
+}
+
+// STATE(keep u8): 0 resets the model's variable tensors before every invoke (the default), 1
+// keeps them across invokes (streaming models). Either way the state is reset now.
+Status ProtocolServer::HandleState(const FrameView& request, ByteWriter& reply) {
+  (void)reply;
+  if (request.payload_size != 1 || request.payload[0] > 1) return Status::BAD_PAYLOAD;
+  runner_.set_keep_state(request.payload[0] == 1);
+  return runner_.ResetState();
 }
 
 // Any tensor of the model after the last invoke (debug runner firmware only, which keeps every

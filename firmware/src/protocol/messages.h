@@ -25,6 +25,7 @@ namespace tinyrig {
   REQUEST(Stats, 0x15, kSession)             \
   REQUEST(Reset, 0x16, kSession)             \
   REQUEST(ReadTensor, 0x17, kSession)        \
+  REQUEST(State, 0x18, kSession)             \
   REQUEST(ModelBegin, 0x20, kSession)        \
   REQUEST(ModelChunk, 0x21, kSession)        \
   REQUEST(ModelCommit, 0x22, kSession)       \

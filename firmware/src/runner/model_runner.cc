@@ -295,8 +295,15 @@ size_t ModelRunner::tensor_bytes(size_t index) const {
   return bytes;
 }
 
+Status ModelRunner::ResetState() {
+  if (status_ != Status::OK || g_interpreter == nullptr) return Status::OK;
+  // Reset(): variable tensors and resource variables, what the host TFLM's reset() does
+  return g_interpreter->Reset() == kTfLiteOk ? Status::OK : Status::INVOKE_FAILED;
+}
+
 InvokeResult ModelRunner::Invoke() {
   if (status_ != Status::OK) return InvokeResult{status_, 0};
+  if (!keep_state_ && ResetState() != Status::OK) return InvokeResult{Status::INVOKE_FAILED, 0};
   profiler_.Clear();
 #ifdef TINYRIG_PERTURB_OP
   g_perturb_model = model_data_;

@@ -61,6 +61,14 @@ class ModelRunner {
   TfLiteTensor* input(size_t index) const;
   TfLiteTensor* output(size_t index) const;
 
+  // Stateless by default: Invoke() first resets the model's variable tensors (LSTM hidden and
+  // cell state...), so every inference depends only on its inputs, the same with every kernel
+  // library. keep_state: they carry over from one invoke to the next (streaming models).
+  void set_keep_state(bool keep) { keep_state_ = keep; }
+  bool keep_state() const { return keep_state_; }
+  // Variable tensors back to their initial values; OK without a model (nothing to reset).
+  Status ResetState();
+
   InvokeResult Invoke();
   const OpProfiler& profiler() const { return profiler_; }
 
@@ -86,6 +94,7 @@ class ModelRunner {
   size_t model_size_ = 0;
   uint8_t model_id_[kModelIdSize] = {};
   bool loading_ = false;
+  bool keep_state_ = false;
   size_t arena_limit_ = 0;
   bool saw_allocation_failure_ = false;
   char load_detail_[120] = {};

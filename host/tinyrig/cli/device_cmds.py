@@ -115,6 +115,9 @@ def run(
     arena: ArenaOption = None,
     runner: RunnerOption = False,
     baud: BaudOption = DEFAULT_BAUDRATE,
+    keep_state: Annotated[bool, typer.Option(
+        "--keep-state", help="Stateful models (LSTM...): carry the state from sample to sample "
+                             "(default: reset before each).")] = False,
     json: JsonOption = False,
 ) -> None:
     """Run a model on a device and print its outputs (compared with the host reference)."""
@@ -129,7 +132,7 @@ def run(
     with dev:
         ref = SimDevice(model) if reference and model is not None and device != "sim" else None
         report = run_batch(dev, arrays, reference=ref, quantize=quantize,
-                           model_name=model.name if model else "model")
+                           model_name=model.name if model else "model", keep_state=keep_state)
     emit(report, json, _render_run)
     if report.mismatches:
         err_console.print(f"[bold red]error:[/] {report.mismatches} of {len(report.samples)} "

@@ -37,6 +37,8 @@ def _num(value: float | int | None, digits: int = 4) -> str:
 def render_report(report: ValidationReport) -> None:
     """Tables of a validation report for people."""
     title = f"{report.model} on {report.device}: {report.samples}/{report.requested} samples"
+    if report.keep_state:
+        title += " in one stream (state kept)"
     table = Table(title=title, title_justify="left")
     for head in ("comparison", "out", "bit-exact", "max steps", "max abs", "RMSE", "cosine",
                  "top-1"):
@@ -147,6 +149,10 @@ def validate(
     layers: Annotated[bool, typer.Option(
         "--layers", help="Also compare every op's output on the first differing sample (debug "
                          "runner firmware; emulated boards boot it).")] = False,
+    keep_state: Annotated[bool, typer.Option(
+        "--keep-state", help="Stateful models (LSTM...): run the samples as one stream, the "
+                             "state carried over, on every side (default: reset before each "
+                             "sample).")] = False,
     json: JsonOption = False,
 ) -> None:
     """Validate a model on a device against the host TFLM (and LiteRT and the float model)."""
@@ -156,7 +162,7 @@ def validate(
         report = validate_url(
             device, model, data, labels=labels, float_model=float_model, litert=litert,
             checks=fail_on or DEFAULT_CHECKS, report_dir=report_dir, limit=limit,
-            runner=runner, build_progress=build, layers=layers,
+            runner=runner, build_progress=build, layers=layers, keep_state=keep_state,
             progress=lambda stage, done, total: update(description=stage, completed=done,
                                                        total=total))
     emit(jsonable(report) if json else report, json, render_report)  # JSON: NaN -> null

@@ -51,3 +51,21 @@ def decode_outputs(info: DeviceInfo, raw: Sequence[bytes]) -> list[Array]:
     """Byte buffers from the wire as arrays shaped like the model's outputs."""
     return [np.frombuffer(data, dtype=spec.dtype.numpy).reshape(spec.shape).copy()
             for spec, data in zip(info.outputs, raw, strict=True)]
+
+
+def set_keep_state(device: Device, keep: bool) -> None:
+    """Put ``device`` under a state rule (:mod:`tinyrig.model.state`): stateless (each
+    session's default, so nothing is sent unless the device keeps state now) or keeping a
+    stateful model's state across inferences, from the initial state. Backends without
+    ``set_keep_state`` are stateless only: asking them to keep state is a DeviceError."""
+    from tinyrig.device.errors import DeviceError
+
+    if not keep and not getattr(device, "keep_state", False):
+        return
+    setter = getattr(device, "set_keep_state", None)
+    if setter is None:
+        if keep:
+            raise DeviceError(f"{device.url} cannot keep a model's state across inferences",
+                              hint="leave out --keep-state")
+        return
+    setter(keep)

@@ -4,9 +4,10 @@
 (``tflite_micro``) with nothing per sample but ``set_input``/``invoke``/``get_output`` into
 preallocated output arrays, and, for large datasets, spreads contiguous chunks over forked
 worker processes (one interpreter each). Results come back in input order and are identical to
-a sequential run: TFLM is deterministic and a stateless model's sample does not depend on the
-ones before it. Stateful models (variable tensors) run sequentially unless ``reset`` resets the
-state before every sample, which makes samples independent again.
+a sequential run: TFLM is deterministic and, under the state rule (:mod:`tinyrig.model.state`:
+a stateful model's variables are reset before every sample), no sample depends on the ones
+before it. With ``keep_state`` a stateful model runs sequentially in one process instead, each
+sample seeing the state the previous one left.
 """
 
 from __future__ import annotations
@@ -108,29 +109,33 @@ def _check(model: Model, inputs: Sequence[Array]) -> tuple[list[Array], int]:
 
 def simulate(model: Model | bytes | str | os.PathLike[str], inputs: Sequence[Array], *,
              workers: int | None = None, arena_bytes: int | None = None,
-             reset: bool = False, interpreter: ReferenceInterpreter | None = None
+             keep_state: bool = False, interpreter: ReferenceInterpreter | None = None
              ) -> BatchResult:
     """Run every sample of ``inputs`` (one array per model input, samples along axis 0).
 
     ``workers``: processes to use (default: every CPU this process may run on, fewer for small
-    datasets; 1 runs in this process, on ``interpreter`` when given, keeping its state).
+    datasets; 1 runs in this process, on ``interpreter`` when given).
+    ``keep_state``: a stateful model's state carries over from sample to sample (and from what
+    ``interpreter`` ran before); by default it is reset before every sample.
     Raises InputError for inputs that do not fit the model.
     """
     from tinyrig.model.reference import ReferenceInterpreter
+    from tinyrig.model.state import is_stateful
 
     m = load_model(model)
     arrays, n = _check(m, inputs)
-    stateful = any(t.is_variable for t in m.main.tensors)
+    stateful = is_stateful(m)
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
             else os.cpu_count() or 1
     workers = max(1, min(workers, n // _MIN_CHUNK or 1))
-    if stateful and not reset:
+    if stateful and keep_state:
         workers = 1  # each sample sees the state the previous one left
     if arena_bytes is None:
         arena_bytes = ReferenceInterpreter(m).arena_bytes  # measured once, cached
     _shared.clear()
-    _shared.update(model=m, arena=arena_bytes, inputs=arrays, reset=reset)
+    _shared.update(model=m, arena=arena_bytes, inputs=arrays,
+                   reset=stateful and not keep_state)
     if workers == 1 and interpreter is not None:
         _shared["interpreter"] = interpreter
     began = time.perf_counter()

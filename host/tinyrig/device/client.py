@@ -90,6 +90,8 @@ class DeviceClient:
         self._last_invoke_seconds: float | None = None
         self._sent = 0
         self._retries = 0
+        # the state rule of the session (docs/protocol.md §3.5): HELLO starts it stateless
+        self.keep_state = False
 
     # -- session -------------------------------------------------------------------------
 
@@ -128,6 +130,7 @@ class DeviceClient:
                     if reply.info.protocol_version != PROTOCOL_VERSION:
                         raise VersionMismatchError(PROTOCOL_VERSION, reply.info.protocol_version)
                     self._info = reply.info
+                    self.keep_state = False
                     return reply.info
             if time.monotonic() >= deadline:
                 raise DeviceTimeoutError("HELLO", attempt_timeout, attempts,
@@ -266,6 +269,12 @@ class DeviceClient:
             device_seconds=2.0 + len(model) * 1e-6))
         self._last_invoke_seconds = None
         return self._info
+
+    def set_state(self, keep: bool) -> None:
+        """STATE: reset the model's variable tensors before every invoke (``keep`` False, the
+        default after HELLO) or keep them across invokes; either way they are reset now."""
+        self.request(MessageType.STATE, bytes([1 if keep else 0]))
+        self.keep_state = keep
 
     def set_arena_limit(self, arena_bytes: int) -> DeviceInfo:
         """Reload the active model using only ``arena_bytes`` of the device's arena (0: all);

@@ -77,6 +77,16 @@ class RemoteDevice:
             timing, outputs = self.client.infer(raw)
         return Inference(decode_outputs(info, outputs), timing.ticks, timing.micros)
 
+    @property
+    def keep_state(self) -> bool:
+        return self.client.keep_state
+
+    def set_keep_state(self, keep: bool) -> None:
+        """Stateless (the default of every session) or keep the model's state across
+        inferences (STATE); resets the state now (:mod:`tinyrig.model.state`)."""
+        with self._guard("STATE"):
+            self.client.set_state(keep)
+
     def profile(self) -> list[ProfileEntry]:
         self.check_model()
         with self._guard("PROFILE"):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyrig.device.base import Array, Device
+from tinyrig.device.base import Array, Device, set_keep_state
 from tinyrig.device.errors import InputError
 from tinyrig.device.tensors import prepare_batch
 from tinyrig.protocol import DeviceInfo
@@ -70,9 +70,15 @@ def load_arrays(paths: Sequence[Path]) -> list[Array]:
 
 
 def run_batch(device: Device, arrays: Sequence[Array], *, reference: Device | None = None,
-              quantize: bool = False, model_name: str = "") -> RunReport:
-    """Run every sample in ``arrays`` on ``device`` (and on ``reference`` when given)."""
+              quantize: bool = False, model_name: str = "", keep_state: bool = False
+              ) -> RunReport:
+    """Run every sample in ``arrays`` on ``device`` (and on ``reference`` when given), in
+    order, under one state rule on both (:mod:`tinyrig.model.state`): stateless, or with
+    ``keep_state`` the samples as one stream."""
     info = device.info()
+    set_keep_state(device, keep_state)
+    if reference is not None:
+        set_keep_state(reference, keep_state)
     samples = prepare_batch(info.inputs, arrays, quantize=quantize)
     from tinyrig.device.sim import SimDevice
 

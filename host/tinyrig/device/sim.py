@@ -70,15 +70,25 @@ class SimDevice:
         return Inference(outputs=list(self.interpreter.run(check_sample(self._info.inputs,
                                                                         inputs))))
 
-    def infer_batch(self, inputs: Sequence[Array], *, workers: int | None = None,
-                    reset: bool = False) -> BatchResult:
+    @property
+    def keep_state(self) -> bool:
+        return self.interpreter.keep_state
+
+    def set_keep_state(self, keep: bool) -> None:
+        """Stateless (the default) or keep a stateful model's state across inferences; resets
+        the state now, like the STATE message of the firmware (:mod:`tinyrig.model.state`)."""
+        self.interpreter.set_keep_state(keep)
+
+    def infer_batch(self, inputs: Sequence[Array], *, workers: int | None = None
+                    ) -> BatchResult:
         """Every sample along axis 0 of ``inputs`` at the interpreter's speed, spread over
-        processes for large datasets (:func:`tinyrig.device.batch.simulate`)."""
+        processes for large datasets (:func:`tinyrig.device.batch.simulate`), under this
+        device's state rule."""
         from tinyrig.device.batch import simulate
 
         return simulate(self.model, inputs, workers=workers,
-                        arena_bytes=self.interpreter.arena_bytes, reset=reset,
-                        interpreter=self.interpreter)
+                        arena_bytes=self.interpreter.arena_bytes,
+                        keep_state=self.interpreter.keep_state, interpreter=self.interpreter)
 
     def profile(self) -> list[ProfileEntry]:
         return []  # the Python interpreter exposes no per-op timings

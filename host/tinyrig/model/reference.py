@@ -125,14 +125,20 @@ class ReferenceInterpreter:
 
     ``run()`` takes one array per input with exactly the input's dtype and shape and returns one
     array per output. ``run_batch()`` takes arrays with an extra leading batch axis.
+    Stateless by default: a stateful model's variables are reset before every inference;
+    ``keep_state`` carries them over (:mod:`tinyrig.model.state`).
     """
 
     def __init__(self, model: bytes | str | os.PathLike[str] | Model,
                  arena_bytes: int | None = None, *, probe: bool = True,
-                 preserve_all_tensors: bool = False) -> None:
+                 preserve_all_tensors: bool = False, keep_state: bool = False) -> None:
+        from tinyrig.model.state import is_stateful
+
         runtime = import_tflite_micro()
         self.model = load_model(model)
         require_supported(self.model)
+        self.stateful = is_stateful(self.model)
+        self.keep_state = keep_state
         sg = self.model.main
         self.inputs = tuple(_spec(t, i, "input") for i, t in enumerate(sg.input_tensors))
         self.outputs = tuple(_spec(t, i, "output") for i, t in enumerate(sg.output_tensors))
@@ -171,8 +177,11 @@ class ReferenceInterpreter:
         return checked
 
     def run(self, inputs: Sequence[Array]) -> list[Array]:
-        """One inference: set every input, invoke, copy every output."""
+        """One inference: set every input, invoke, copy every output (after resetting the
+        state of a stateful model unless ``keep_state``)."""
         arrays = self.check_inputs(inputs)
+        if self.stateful and not self.keep_state:
+            self.reset()
         try:
             for i, arr in enumerate(arrays):
                 self._interpreter.set_input(arr, i)
@@ -192,9 +201,9 @@ class ReferenceInterpreter:
         data: Array = np.array(found["tensor_data"], copy=True)
         return data
 
-    def run_batch(self, inputs: Sequence[Array], *, reset: bool = False) -> list[Array]:
-        """Run each sample along the leading axis of every input; outputs are stacked the same
-        way. With ``reset``, stateful models are reset before each sample."""
+    def run_batch(self, inputs: Sequence[Array]) -> list[Array]:
+        """Run each sample along the leading axis of every input, in order (each one as
+        ``run()`` does, so under the same state rule); outputs are stacked the same way."""
         if len(inputs) != len(self.inputs):
             raise InputError(f"the model has {len(self.inputs)} input(s), {len(inputs)} given")
         arrays = [np.asarray(a) for a in inputs]
@@ -211,12 +220,16 @@ class ReferenceInterpreter:
         n = counts.pop() if counts else 0
         results: list[list[Array]] = [[] for _ in self.outputs]
         for k in range(n):
-            if reset:
-                self.reset()
             for j, out in enumerate(self.run([a[k] for a in arrays])):
                 results[j].append(out)
         return [np.stack(r) if r else np.zeros((0, *spec.shape), spec.dtype)
                 for r, spec in zip(results, self.outputs, strict=True)]
+
+    def set_keep_state(self, keep: bool) -> None:
+        """Keep the state across inferences (streaming) or not (the default); resets it now,
+        as the STATE message does on a device."""
+        self.keep_state = keep
+        self.reset()
 
     def reset(self) -> None:
         """Back to the state after initialization (variable tensors of stateful models)."""

@@ -33,6 +33,7 @@ class MessageType(enum.IntEnum):
     STATS = 0x15
     RESET = 0x16
     READ_TENSOR = 0x17
+    STATE = 0x18
     MODEL_BEGIN = 0x20
     MODEL_CHUNK = 0x21
     MODEL_COMMIT = 0x22

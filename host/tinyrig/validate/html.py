@@ -177,6 +177,8 @@ def render_html(report: ValidationReport) -> str:
                                             escape(f"{report.board} / {report.firmware}")],
         ["data", escape(report.data)],
         ["samples", f"{report.samples} of {report.requested}"],
+        ["state", "kept from sample to sample (--keep-state)" if report.keep_state
+         else "reset before every sample (stateless)"],
         ["columns", escape(", ".join(Side(s).title for s in report.sides))],
         ["duration", f"{report.seconds:.1f} s"],
     ]

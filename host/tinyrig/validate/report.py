@@ -96,6 +96,9 @@ class ValidationReport:
     seconds: float
     layers: LayerDiff | None = None
     files: dict[str, str] = field(default_factory=dict)
+    # The state rule of the run (tinyrig.model.state): False, a stateful model is reset before
+    # every sample on every side; True, the samples ran in order as one stream.
+    keep_state: bool = False
 
     @property
     def failed_kinds(self) -> CheckKind:

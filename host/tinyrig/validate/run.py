@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tinyrig.device.base import Device
+from tinyrig.device.base import Device, set_keep_state
 from tinyrig.errors import TinyrigError
 from tinyrig.model.flatbuffer import load_model
 from tinyrig.protocol import DeviceInfo, Feature, TensorSpec
@@ -159,7 +159,7 @@ def validate(device: Device, model: Path, data: Dataset, *, float_model: Path | 
              litert: bool | None = None, checks: Sequence[str] = DEFAULT_CHECKS,
              report_dir: Path | None = None, progress: ProgressFn | None = None,
              after_sample: Callable[[int], None] | None = None,
-             layers: bool = False) -> ValidationReport:
+             layers: bool = False, keep_state: bool = False) -> ValidationReport:
     """Run ``data`` on ``device`` and on the reference sides, compare, and write the report.
 
     Sides: the host TFLM always; LiteRT int8 when ``litert`` (default: when a float model is
@@ -169,6 +169,9 @@ def validate(device: Device, model: Path, data: Dataset, *, float_model: Path | 
     the run is interrupted, with what finished (then :class:`RunAbortedError` is raised).
     With ``layers`` (debug runner firmware), the first sample that differs from the host TFLM
     (else the first) is rerun layer by layer and the report names the first op that differs.
+    Stateless by default, every side resetting a stateful model before each sample;
+    ``keep_state`` runs the samples in order as one stream on every side
+    (:mod:`tinyrig.model.state`).
     """
     started = time.monotonic()
     parsed = parse_checks(checks)
@@ -177,6 +180,7 @@ def validate(device: Device, model: Path, data: Dataset, *, float_model: Path | 
     specs = info.outputs
     total = data.count
     use_litert = float_model is not None if litert is None else litert
+    set_keep_state(device, keep_state)
 
     host: dict[str, list[Array]] = {}
 
@@ -193,8 +197,9 @@ def validate(device: Device, model: Path, data: Dataset, *, float_model: Path | 
     if float_model is not None:
         host_side(Side.FLOAT, lambda tick: run_float(float_model, data, specs))
     if use_litert:
-        host_side(Side.LITERT, lambda tick: run_litert(model, data, tick))
-    host_side(Side.TFLM, lambda tick: run_reference(model, data, tick))
+        host_side(Side.LITERT, lambda tick: run_litert(model, data, tick, keep_state=keep_state))
+    host_side(Side.TFLM, lambda tick: run_reference(model, data, tick,
+                                                            keep_state=keep_state))
 
     writer = ReportWriter(report_dir) if report_dir is not None else None
     device_out: list[list[Array]] = [[] for _ in specs]
@@ -235,12 +240,15 @@ def validate(device: Device, model: Path, data: Dataset, *, float_model: Path | 
             np.array_equal(sides["device"][j][i], sides["tflm"][j][i]) for j in range(len(specs)))]
         chosen = differs[0] if differs else 0
         say("layer by layer", 0, 1)
+        set_keep_state(device, keep_state)  # the rerun starts from the initial state too
         layer_diff = diff_layers(device, model, data.sample(chosen), sample_index=chosen)
         if differs and layer_diff.first_divergent is None:
             layer_diff = replace(layer_diff, note=(
                 f"sample {chosen} differed from the host TFLM during the run but every op is "
                 "bit-exact when it is rerun alone: the divergence depends on what ran before "
-                "(state or memory left over from earlier invokes)"))
+                "(state or memory left over from earlier invokes)"
+                + ("; with --keep-state, a kernel that ignores the model's state (CMSIS-NN's "
+                   "LSTM) does this" if keep_state else "")))
     error = (failure.message if failure is not None
              else "interrupted" if interrupted else None)
     report = ValidationReport(
@@ -252,7 +260,8 @@ def validate(device: Device, model: Path, data: Dataset, *, float_model: Path | 
                  for j, s in enumerate(specs)],
         comparisons=comparisons, labels=labels, latency=_latency(micros), profile=profile,
         checks=evaluate_checks(parsed, comparisons, labels) if done else [],
-        seconds=round(time.monotonic() - started, 3), layers=layer_diff)
+        seconds=round(time.monotonic() - started, 3), layers=layer_diff,
+        keep_state=keep_state)
     if writer is not None:
         report = replace(report, files=writer.finish(report, data, sides, done))
     if interrupted:
@@ -268,7 +277,7 @@ def validate_url(url: str, model: Path, data: Path, *, labels: Path | None = Non
                  limit: int | None = None, runner: bool = False,
                  arena_bytes: int | None = None, progress: ProgressFn | None = None,
                  build_progress: Callable[..., None] | None = None,
-                 layers: bool = False) -> ValidationReport:
+                 layers: bool = False, keep_state: bool = False) -> ValidationReport:
     """Open the device at ``url`` (booting emulated ones) and :func:`validate` on it. The data
     and thresholds are checked first, before any firmware is built. ``layers`` boots the debug
     runner of an emulated board (a real board must run it already)."""
@@ -280,4 +289,4 @@ def validate_url(url: str, model: Path, data: Path, *, labels: Path | None = Non
                      progress=build_progress, debug=layers) as device:
         return validate(device, model, dataset, float_model=float_model, litert=litert,
                         checks=checks, report_dir=report_dir, progress=progress,
-                        layers=layers)
+                        layers=layers, keep_state=keep_state)

@@ -45,11 +45,13 @@ def _stack(per_sample: list[list[Array]], outputs: int) -> list[Array]:
     return [np.stack([sample[j] for sample in per_sample]) for j in range(outputs)]
 
 
-def run_reference(model: Path, data: Dataset, tick: Tick) -> list[Array]:
-    """The host TFLM (``sim``): one batch per output."""
+def run_reference(model: Path, data: Dataset, tick: Tick, *, keep_state: bool = False
+                  ) -> list[Array]:
+    """The host TFLM (``sim``): one batch per output, under the run's state rule."""
     from tinyrig.device.sim import SimDevice
 
     sim = SimDevice(model)
+    sim.set_keep_state(keep_state)
     # The batch path of the sim backend (processes for large data sets), where it exists.
     batch = getattr(sim, "infer_batch", None)
     if batch is not None:
@@ -64,7 +66,8 @@ def run_reference(model: Path, data: Dataset, tick: Tick) -> list[Array]:
     return _stack(results, len(sim.info().outputs))
 
 
-def run_litert(model: Path, data: Dataset, tick: Tick) -> list[Array]:
+def run_litert(model: Path, data: Dataset, tick: Tick, *, keep_state: bool = False
+               ) -> list[Array]:
     """LiteRT's builtin kernels without default delegates (no XNNPACK): the independent
     int8 reference."""
     try:
@@ -83,6 +86,10 @@ def run_litert(model: Path, data: Dataset, tick: Tick) -> list[Array]:
     outs = [d["index"] for d in interp.get_output_details()]
     results = []
     for index in range(data.count):
+        # the state rule of every backend (tinyrig.model.state): unless keep_state, each
+        # sample from the initial state (LiteRT itself would carry an LSTM's state over)
+        if not keep_state:
+            interp.reset_all_variables()
         for slot, value in zip(ins, data.sample(index), strict=True):
             interp.set_tensor(slot, value)
         interp.invoke()
