@@ -166,3 +166,27 @@ def test_loopback_ports_are_private_and_not_locked() -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_a_dropped_transport_does_not_keep_its_pty_locked() -> None:
+    """A transport collected without close() (a test or script that forgot it) releases the
+    port: the next emulator that gets the same pty number must open it."""
+    import gc
+
+    master, slave = pty.openpty()
+    name = os.ttyname(slave)
+    try:
+        SerialTransport(name)  # dropped at once, never closed
+        gc.collect()
+        SerialTransport(name).close()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_dropped_socket_transport_releases_its_lock_file(listener: str) -> None:
+    import gc
+
+    SerialTransport(listener)  # dropped at once, never closed
+    gc.collect()
+    SerialTransport(listener).close()

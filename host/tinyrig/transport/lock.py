@@ -1,10 +1,12 @@
-"""One process per port: a lock file per port URL that the OS releases when its holder dies.
+"""One process per port: a lock the OS releases when its holder dies.
 
 Two processes on one board would interleave frames and reuse sequence numbers (only HELLO
-carries the session nonce), so every ``SerialTransport`` takes ``flock`` on a file named after
-the canonical URL: ``/dev/serial/by-id/...`` and the node it points to share one lock, and
-``socket://`` / ``rfc2217://`` bridges are locked like device nodes. The file records the
-holder's pid and command line so that a busy port can say who holds it.
+carries the session nonce). Device nodes are locked by ``flock`` on the node itself (pyserial's
+exclusive open; ``/dev/serial/by-id/...`` and the node it points to are one inode). Network
+bridges (``socket://``, ``rfc2217://``) have no node, so ``SerialTransport`` takes ``flock`` on a
+file named after the canonical URL; the file records the holder's pid and command line so that
+a busy port can say who holds it. A lock file per device path would outlive the device: a pty
+number reused by a new emulator would be blocked by a stale handle on the old one.
 """
 
 from __future__ import annotations
@@ -60,8 +62,6 @@ def holders(device: str) -> list[str]:
     target = os.path.realpath(device)
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
-        if int(proc.name) == os.getpid():
-            continue
         try:
             fds = list((proc / "fd").iterdir())
         except OSError:
@@ -108,6 +108,12 @@ class PortLock:
                 os.fchmod(fd, 0o666)
         self._fd = fd
         return self
+
+    def __del__(self) -> None:
+        # A transport dropped without close() must not keep its port locked for the life of
+        # the process (pyserial closes the port itself when it is collected).
+        with contextlib.suppress(Exception):  # modules may be gone at interpreter exit
+            self.release()
 
     def release(self) -> None:
         if self._fd is not None:

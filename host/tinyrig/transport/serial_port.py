@@ -52,9 +52,12 @@ class SerialTransport:
         if port is not None:
             self._port = port
             return
-        # One process per port (see tinyrig.transport.lock), then the OS-level exclusive open.
+        # One process per port. A device node is locked by flock on the node itself (pyserial's
+        # exclusive open, below): the lock lives and dies with that device, so a pty number
+        # reused by a new emulator is never blocked by a stale handle on the old one. Network
+        # bridges have no node to lock: a lock file per URL (tinyrig.transport.lock) stands in.
         # pyserial's loop:// is private to its object: nothing to share, nothing to lock.
-        if not url.startswith("loop://"):
+        if _is_url(url) and not url.startswith("loop://"):
             self._lock = PortLock(url).acquire()
         try:
             self._port = self._open(url, baudrate, stall_timeout)
@@ -69,7 +72,7 @@ class SerialTransport:
 
         try:
             # Lock real device nodes so two rigs cannot interleave frames on one board.
-            exclusive = True if url.startswith("/dev/") else None
+            exclusive = None if _is_url(url) else True
             # pyserial's rfc2217 client refuses write_timeout (NotImplementedError).
             extra = {} if url.startswith("rfc2217://") else {"write_timeout": stall_timeout}
             return serial.serial_for_url(url, baudrate=baudrate, timeout=0,
