@@ -156,6 +156,8 @@ ROWS = [
         r"truncated or corrupt model"),
     row("flash-unknown-method", "flash --target qemu-m4 --model {hw} --via bogus", 1,
         r"unknown flash method 'bogus'"),
+    row("flash-board-method-not-driven", "flash --target nano33ble --image {hw}", 1,
+        r"nano33ble's usual flash method 'bossac' is not one tinyrig drives"),
     row("flash-arena-below-floor", "flash --target qemu-m4 --model {hw} --arena 16", 1,
         r"an arena of 16 B is below the [\d,]+ B that TFLM's own allocator objects take"),
     row("flash-nothing-to-flash", "flash --target qemu-m4", 1,

@@ -77,6 +77,11 @@ def flash(target: str, *, model: Path | None = None, image: Path | None = None,
     name, address = parse_via(via) if via else (board.flash, None)
     known = methods()
     if name not in known:
+        if via is None:  # the board entry names a tool tinyrig does not drive (yet)
+            raise FlashError(
+                f"{target}'s usual flash method {name!r} is not one tinyrig drives",
+                method=name, hint=f"choose one with --via: {', '.join(sorted(known))} "
+                                  "(gdb://HOST:PORT reaches any GDB server or probe)")
         raise UnknownMethodError(name, sorted(known))
     model_id = None
     if model is not None:
