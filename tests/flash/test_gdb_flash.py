@@ -48,7 +48,18 @@ class EmptyBoard:
 # target -> (QEMU machine, the -serial options before the protocol UART's). The STM32F405
 # board (netduinoplus2, USART2 = QEMU's second serial) joins with ("netduinoplus2", ["-serial",
 # "null"]) once its target and images exist; flashing it this way was tried by hand.
-EMPTY_BOARDS: dict[str, tuple[str, list[str]]] = {"qemu-m4": ("mps2-an386", [])}
+def _empty_board(target: str) -> tuple[str, list[str]]:
+    """(QEMU machine, the -serial null options before the protocol UART), from the board facts."""
+    from tinyrig.boards import board
+
+    facts = board(target)
+    assert facts.emulator is not None and facts.emulator.startswith("qemu:")
+    return facts.emulator.partition(":")[2], ["-serial", "null"] * facts.emulator_uart
+
+
+# The Arm reference board and the STM32 one (flash at 0x08000000, UART behind -serial null).
+EMPTY_BOARDS: dict[str, tuple[str, list[str]]] = {
+    target: _empty_board(target) for target in ("qemu-m4", "netduinoplus2")}
 
 
 @pytest.fixture(params=sorted(EMPTY_BOARDS))
