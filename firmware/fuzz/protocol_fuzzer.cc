@@ -102,7 +102,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tinyrig::fuzz::SetRunner(&g_runner);
   static const uint8_t kId[tinyrig::ModelRunner::kModelIdSize] = {1, 2, 3, 4, 5, 6, 7, 8};
   g_runner.Load(g_boot_model, sizeof(g_boot_model), kId);
-  auto* slot = new (g_slot_memory) tinyrig::ModelSlot(g_slot_storage, sizeof(g_slot_storage));
+  tinyrig::RamModelStore store(g_slot_storage, sizeof(g_slot_storage));
+  auto* slot = new (g_slot_memory) tinyrig::ModelSlot(store);
   auto* server = new (g_server_memory) tinyrig::ProtocolServer(g_runner, "fuzz", slot);
   tinyrig::CobsDecoder out_decoder(g_out_frame, sizeof(g_out_frame));
   g_out_decoder = &out_decoder;

@@ -18,12 +18,18 @@ namespace {
 
 tinyrig::ModelRunner g_runner;
 #if TINYRIG_MODEL_UPLOAD
-// The upload ("runner") firmware: a static RAM slot that MODEL_BEGIN/CHUNK/COMMIT fill.
+// The upload ("runner") firmware: a slot that MODEL_BEGIN/CHUNK/COMMIT fill, in a static RAM
+// array or (TINYRIG_MODEL_SLOT_FLASH) the flash region the board facts reserve.
+#if defined(TINYRIG_MODEL_SLOT_FLASH) && TINYRIG_MODEL_SLOT_FLASH
+tinyrig::ModelSlot g_model_slot(tinyrig::hal::FlashModelStore());
+#else
 #ifndef TINYRIG_MODEL_SLOT_BYTES
 #error "the upload firmware needs TINYRIG_MODEL_SLOT_BYTES (platformio.ini)"
 #endif
 alignas(16) uint8_t g_model_slot_storage[TINYRIG_MODEL_SLOT_BYTES];
-tinyrig::ModelSlot g_model_slot(g_model_slot_storage, sizeof(g_model_slot_storage));
+tinyrig::RamModelStore g_model_store(g_model_slot_storage, sizeof(g_model_slot_storage));
+tinyrig::ModelSlot g_model_slot(g_model_store);
+#endif
 tinyrig::ProtocolServer g_server(g_runner, TINYRIG_TFLM_VERSION, &g_model_slot);
 #else
 tinyrig::ProtocolServer g_server(g_runner, TINYRIG_TFLM_VERSION);

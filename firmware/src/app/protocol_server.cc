@@ -399,15 +399,20 @@ Status ProtocolServer::HandleModelBegin(const FrameView& request, ByteWriter& re
       reader.remaining() != ModelSlot::kModelIdSize) {
     return Status::BAD_PAYLOAD;
   }
-  const Status status = slot_->Begin(size, crc, reader.rest());
+  Status status = slot_->Check(size);
   if (status == Status::MODEL_TOO_LARGE) {
     error_arg_ = static_cast<uint32_t>(slot_->capacity());
     return status;
   }
   if (status != Status::OK) return status;
-  // The slot may hold the active model: stop using it before it is overwritten.
+  // The slot may hold the active model: stop using it before it is erased or overwritten.
   runner_.Unload();
   OnModelLoaded();
+  status = slot_->Begin(size, crc, reader.rest());
+  if (status != Status::OK) {
+    error_detail_ = "the model store could not be prepared (flash erase failed)";
+    return status;
+  }
   reply.U32(static_cast<uint32_t>(slot_->capacity()));
   return Status::OK;
 }

@@ -61,7 +61,7 @@ class UartSink final : public ByteSink {
 
 class ProtocolServer {
  public:
-  // `tflm_version` is reported in INFO (e.g. "90b983c"). `slot`: the RAM model slot of the
+  // `tflm_version` is reported in INFO (e.g. "90b983c"). `slot`: the model slot of the
   // upload firmware (INFO feature bit 0), or nullptr: MODEL_BEGIN/CHUNK/COMMIT answer UNSUPPORTED.
   ProtocolServer(ModelRunner& runner, const char* tflm_version, ModelSlot* slot = nullptr)
       : runner_(runner), tflm_version_(tflm_version), slot_(slot) {}

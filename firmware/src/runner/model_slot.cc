@@ -6,9 +6,17 @@
 
 namespace tinyrig {
 
-Status ModelSlot::Begin(uint32_t size, uint32_t crc32, const uint8_t* model_id) {
-  if (size > capacity_) return Status::MODEL_TOO_LARGE;
+Status ModelSlot::Check(uint32_t size) const {
+  if (size > store_.capacity()) return Status::MODEL_TOO_LARGE;
   if (size == 0) return Status::BAD_PAYLOAD;
+  return Status::OK;
+}
+
+Status ModelSlot::Begin(uint32_t size, uint32_t crc32, const uint8_t* model_id) {
+  active_ = false;
+  Status status = Check(size);
+  if (status == Status::OK) status = store_.Prepare(size);
+  if (status != Status::OK) return status;
   active_ = true;
   size_ = size;
   crc32_ = crc32;
@@ -53,14 +61,16 @@ Status ModelSlot::Write(uint32_t offset, const uint8_t* data, size_t size) {
   if (offset > size_ || size > size_ - offset) return Status::OUT_OF_RANGE;
   if (size == 0) return Status::OK;
   const auto end = static_cast<uint32_t>(offset + size);
+  // Stored first: a span is recorded only for bytes that are in the store.
+  const Status stored = store_.Write(offset, data, size);
+  if (stored != Status::OK) return stored;
   if (!AddSpan(offset, end)) return Status::BAD_SEQUENCE;
-  std::memcpy(storage_ + offset, data, size);
   return Status::OK;
 }
 
 Status ModelSlot::CheckComplete(uint32_t* computed_crc) const {
   if (!active_ || received_ != size_) return Status::BAD_SEQUENCE;
-  *computed_crc = Crc32(storage_, size_);
+  *computed_crc = Crc32(store_.data(), size_);
   return *computed_crc == crc32_ ? Status::OK : Status::MODEL_CRC_MISMATCH;
 }
 

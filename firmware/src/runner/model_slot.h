@@ -1,5 +1,6 @@
-// The RAM model slot of the upload ("runner") firmware: MODEL_BEGIN / MODEL_CHUNK /
-// MODEL_COMMIT of docs/protocol.md §3.1, minus the interpreter (ProtocolServer does that).
+// The model slot of the upload ("runner") firmware: MODEL_BEGIN / MODEL_CHUNK / MODEL_COMMIT
+// of docs/protocol.md §3.1, minus the interpreter (ProtocolServer does that). The bytes live in
+// a ModelStore (runner/model_store.h): a static RAM array, or a flash region on small boards.
 //
 // Chunks may come in any order and any number of times: the slot records which byte ranges were
 // written as a sorted set of disjoint spans (fixed capacity, no heap), so `received` counts each
@@ -10,20 +11,29 @@
 #include <cstdint>
 
 #include "protocol/status.h"
+#include "runner/model_store.h"
+
+// Disjoint written ranges tracked at once (8 bytes each): an in-order or windowed upload needs
+// a handful; small boards lower it (platformio.ini).
+#ifndef TINYRIG_MODEL_SLOT_SPANS
+#define TINYRIG_MODEL_SLOT_SPANS 256
+#endif
 
 namespace tinyrig {
 
 class ModelSlot {
  public:
   static constexpr size_t kModelIdSize = 8;
-  // Disjoint written ranges tracked at once; an in-order or windowed upload needs a handful.
-  static constexpr size_t kMaxSpans = 256;
+  static constexpr size_t kMaxSpans = TINYRIG_MODEL_SLOT_SPANS;
 
-  // `storage` must be 16-byte aligned (TFLM reads the flatbuffer in place) and outlive the slot.
-  ModelSlot(uint8_t* storage, size_t capacity) : storage_(storage), capacity_(capacity) {}
+  // `store` must outlive the slot.
+  explicit ModelSlot(ModelStore& store) : store_(store) {}
 
-  // Starts an upload (forgetting any previous one). MODEL_TOO_LARGE if size > capacity,
-  // BAD_PAYLOAD if size is 0.
+  // Whether Begin(size) would be accepted: MODEL_TOO_LARGE if size > capacity, BAD_PAYLOAD if
+  // size is 0. Changes nothing (the caller stops using the stored model before Begin()).
+  Status Check(uint32_t size) const;
+  // Starts an upload (forgetting any previous one): Check(), then the store is prepared for
+  // `size` bytes (a flash store erases; its error is returned and no upload is open).
   Status Begin(uint32_t size, uint32_t crc32, const uint8_t* model_id);
   // Copies `data` to `offset`. BAD_SEQUENCE without Begin; OUT_OF_RANGE past the declared size;
   // BAD_SEQUENCE when the chunk would leave more than kMaxSpans gaps (nothing is recorded then).
@@ -37,8 +47,8 @@ class ModelSlot {
   bool active() const { return active_; }
   uint32_t received() const { return received_; }
   uint32_t declared_size() const { return size_; }
-  const uint8_t* data() const { return storage_; }
-  size_t capacity() const { return capacity_; }
+  const uint8_t* data() const { return store_.data(); }
+  size_t capacity() const { return store_.capacity(); }
   const uint8_t* model_id() const { return model_id_; }
 
  private:
@@ -48,8 +58,7 @@ class ModelSlot {
   };
   bool AddSpan(uint32_t begin, uint32_t end);
 
-  uint8_t* storage_;
-  size_t capacity_;
+  ModelStore& store_;
   bool active_ = false;
   uint32_t size_ = 0;
   uint32_t crc32_ = 0;

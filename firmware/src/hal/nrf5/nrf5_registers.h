@@ -42,6 +42,18 @@ constexpr uintptr_t kTimerCc0 = kTimerBase + 0x540;
 constexpr uint32_t kTimerBitMode32 = 3;
 constexpr uint32_t kTimerHz = 16000000u;  // HFCLK / 2^0
 
+// NVMC (non-volatile memory controller): flash is written a 32-bit word at a time with
+// CONFIG = WEN and erased a page at a time with CONFIG = EEN; READY reads 1 when idle.
+constexpr uintptr_t kNvmcBase = 0x4001E000u;
+constexpr uintptr_t kNvmcReady = kNvmcBase + 0x400;
+constexpr uintptr_t kNvmcConfig = kNvmcBase + 0x504;
+constexpr uintptr_t kNvmcErasePage = kNvmcBase + 0x508;
+constexpr uint32_t kNvmcConfigRead = 0;
+constexpr uint32_t kNvmcConfigWriteEnable = 1;
+constexpr uint32_t kNvmcConfigEraseEnable = 2;
+// FICR.CODEPAGESIZE: the flash page size in bytes (1 KiB on the nRF51, 4 KiB on the nRF52).
+constexpr uintptr_t kFicrCodePageSize = 0x10000010u;
+
 constexpr uintptr_t kPowerResetReason = 0x40000400u;
 constexpr uint32_t kResetReasonWatchdog = 1u << 1;
 
