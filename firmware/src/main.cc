@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "app/protocol_server.h"
+#include "app/stack_watermark.h"
 #include "hal/hal.h"
 #include "runner/model_runner.h"
 #include "tensorflow/lite/micro/debug_log.h"
@@ -71,6 +72,7 @@ uint32_t GetCurrentTimeTicks() { return static_cast<uint32_t>(tinyrig::hal::Tick
 
 int main() {
   namespace hal = tinyrig::hal;
+  tinyrig::stack::Paint();  // before anything runs deep: STATS reports the high-water mark
   if (!hal::Init()) return 1;
   g_server.Start(hal::GetBootReason());
   g_server_started = true;

@@ -86,6 +86,8 @@ class Board:
     flash: MemoryRegion | None
     ram: MemoryRegion | None
     ccm: MemoryRegion | None
+    # The flash model slot of upload firmware that keeps models in flash (None: a RAM slot).
+    model_slot: MemoryRegion | None
     clock_hz: int
     uart: str
     flash_method: str
@@ -122,8 +124,21 @@ class Board:
 
     @property
     def model_slot_bytes(self) -> int | None:
+        """The largest model the upload firmware takes: its flash slot or its RAM slot."""
+        if self.model_slot is not None:
+            return self.model_slot.size
         found = re.search(r"-DTINYRIG_MODEL_SLOT_BYTES=(\d+)", self.build_flags)
         return int(found[1]) if found else None
+
+    @property
+    def runner_ops(self) -> frozenset[str] | None:
+        """The ops upload firmware has when its flash cannot hold every TFLM kernel
+        (``-DTINYRIG_RUNNER_OPS_ONLY`` with ``-DTINYRIG_RUNNER_OP_<NAME>`` flags); None: all."""
+        flags = self.build_flags.split()
+        if not any(f.startswith("-DTINYRIG_RUNNER_OPS_ONLY") for f in flags):
+            return None
+        return frozenset(found[1] for f in flags
+                         if (found := re.fullmatch(r"-DTINYRIG_RUNNER_OP_(\w+?)(?:=1)?", f)))
 
     @property
     def ram_regions(self) -> tuple[MemoryRegion, ...]:
@@ -252,6 +267,7 @@ def _read_board(ini: _Ini, target: str) -> Board:
         flash=_region(target, "flash", fact("flash")),
         ram=_region(target, "ram", fact("ram")),
         ccm=_region(target, "ccm", fact("ccm")),
+        model_slot=_region(target, "model_slot", fact("model_slot")),
         clock_hz=int(fact("clock_hz") or 0),
         uart=required("uart"),
         flash_method=required("flash_method"),

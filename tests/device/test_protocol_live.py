@@ -156,6 +156,24 @@ def test_stats_count_frames_and_crc_errors(client: DeviceClient) -> None:
     assert after.uptime_ms >= before.uptime_ms
 
 
+def test_stats_report_the_stack_high_water_mark(device: RemoteDevice,
+                                                client: DeviceClient) -> None:
+    """Boards paint their stack at boot; STATS says how deep it has been (an inference and its
+    reply included). The host build has no fixed stack and reports 0 for both."""
+    client.infer([bytes(spec.nbytes) for spec in client.info.inputs])
+    stats = client.stats()
+    assert stats.stack_size is not None and stats.stack_used is not None
+    if device.board is not None and device.url == "native":
+        assert (stats.stack_size, stats.stack_used) == (0, 0)
+        return
+    assert stats.stack_size > 0
+    # Deeper than one frame of main, and never the whole stack (no overflow).
+    assert 256 < stats.stack_used < stats.stack_size, stats
+    again = client.stats()
+    assert again.stack_used >= stats.stack_used  # a high-water mark only rises
+    print(f"{device.url}: stack {stats.stack_used} of {stats.stack_size} B used")
+
+
 def test_garbage_between_frames_is_skipped(client: DeviceClient) -> None:
     client.transport.write(bytes([0x55, 0xAA, 0x13, 0x37]) * 20 + b"\x00")
     assert client.ping(b"after garbage") == b"after garbage"

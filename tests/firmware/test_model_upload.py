@@ -85,7 +85,9 @@ def _launch(target: str) -> Runner:
     pytest.param("native-runner", marks=pytest.mark.native),
     pytest.param("qemu-m4-runner", marks=pytest.mark.qemu),
     # STM32F405 under QEMU: 40 KiB slot, 64 KiB arena (the models that fit).
-    pytest.param("netduinoplus2-runner", marks=pytest.mark.qemu)])
+    pytest.param("netduinoplus2-runner", marks=pytest.mark.qemu),
+    # nRF51822 under QEMU: the model slot in flash (NVMC), the example models' ops only.
+    pytest.param("microbit-runner", marks=pytest.mark.qemu)])
 def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
     device = _launch(request.param)
     yield device

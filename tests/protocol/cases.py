@@ -56,6 +56,9 @@ def golden_frames() -> dict[str, Frame]:
         ).encode()),
         "stats_reply": Frame(reply_type(MessageType.STATS), 9,
                              DeviceStats(1500, 10, 10, 1, 0, 0, 3, 1, 5_000_000_000).encode()),
+        # firmware that measures its stack (docs/protocol.md §3 STATS blob): 8 bytes more
+        "stats_reply_stack": Frame(reply_type(MessageType.STATS), 9, DeviceStats(
+            1500, 10, 10, 1, 0, 0, 3, 1, 5_000_000_000, 2048, 1236).encode()),
         "error": Frame(MessageType.ERROR, 10,
                        ErrorReply(ErrorCode.ARENA_TOO_SMALL, MessageType.INVOKE, 2300,
                                   "arena").encode()),

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "app/stack_watermark.h"
 #include "protocol/crc32.h"
 #include "tensorflow/lite/c/common.h"
 
@@ -12,7 +13,7 @@
 namespace tinyrig {
 namespace {
 
-constexpr size_t kStatsBlobSize = 8 + 6 * 4 + 4 + 8;
+constexpr size_t kStatsBlobSize = 8 + 6 * 4 + 4 + 8 + 4 + 4;
 constexpr size_t kMaxLogText = 200;
 constexpr size_t kTimingSize = 8 + 8;  // INVOKE/INFER reply: ticks u64, micros u64
 // An ERROR payload: code u16, request_type u8, arg u32, then a str8 detail.
@@ -368,7 +369,9 @@ Status ProtocolServer::HandleStats(const FrameView& request, ByteWriter& reply) 
   reply.U32(stats_.invokes);
   reply.U32(stats_.replays);
   reply.U64(stats_.last_invoke_ticks);
-  static_assert(kStatsBlobSize == 44, "STATS blob: u64, 7 x u32, u64");
+  reply.U32(static_cast<uint32_t>(stack::Size()));
+  reply.U32(static_cast<uint32_t>(stack::HighWater()));
+  static_assert(kStatsBlobSize == 52, "STATS blob: u64, 7 x u32, u64, 2 x u32");
   return Status::OK;
 }
 

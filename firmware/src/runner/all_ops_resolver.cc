@@ -2,111 +2,423 @@
 // Do not edit: rerun write_all_ops_resolver() (tests/builder/test_all_ops_resolver.py checks it).
 #include "runner/all_ops_resolver.h"
 
+#include <cstring>
+
 namespace tinyrig {
 
-TfLiteStatus RegisterAllOps(AllOpsResolver& resolver) {
-  if (resolver.AddAdd() != kTfLiteOk) return kTfLiteError;  // ADD
-  if (resolver.AddAveragePool2D() != kTfLiteOk) return kTfLiteError;  // AVERAGE_POOL_2D
-  if (resolver.AddConcatenation() != kTfLiteOk) return kTfLiteError;  // CONCATENATION
-  if (resolver.AddConv2D() != kTfLiteOk) return kTfLiteError;  // CONV_2D
-  if (resolver.AddDepthwiseConv2D() != kTfLiteOk) return kTfLiteError;  // DEPTHWISE_CONV_2D
-  if (resolver.AddDepthToSpace() != kTfLiteOk) return kTfLiteError;  // DEPTH_TO_SPACE
-  if (resolver.AddDequantize() != kTfLiteOk) return kTfLiteError;  // DEQUANTIZE
-  if (resolver.AddEmbeddingLookup() != kTfLiteOk) return kTfLiteError;  // EMBEDDING_LOOKUP
-  if (resolver.AddFloor() != kTfLiteOk) return kTfLiteError;  // FLOOR
-  if (resolver.AddFullyConnected() != kTfLiteOk) return kTfLiteError;  // FULLY_CONNECTED
-  if (resolver.AddL2Normalization() != kTfLiteOk) return kTfLiteError;  // L2_NORMALIZATION
-  if (resolver.AddL2Pool2D() != kTfLiteOk) return kTfLiteError;  // L2_POOL_2D
-  if (resolver.AddLogistic() != kTfLiteOk) return kTfLiteError;  // LOGISTIC
-  if (resolver.AddMaxPool2D() != kTfLiteOk) return kTfLiteError;  // MAX_POOL_2D
-  if (resolver.AddMul() != kTfLiteOk) return kTfLiteError;  // MUL
-  if (resolver.AddRelu() != kTfLiteOk) return kTfLiteError;  // RELU
-  if (resolver.AddRelu6() != kTfLiteOk) return kTfLiteError;  // RELU6
-  if (resolver.AddReshape() != kTfLiteOk) return kTfLiteError;  // RESHAPE
-  if (resolver.AddResizeBilinear() != kTfLiteOk) return kTfLiteError;  // RESIZE_BILINEAR
-  if (resolver.AddSoftmax() != kTfLiteOk) return kTfLiteError;  // SOFTMAX
-  if (resolver.AddSpaceToDepth() != kTfLiteOk) return kTfLiteError;  // SPACE_TO_DEPTH
-  if (resolver.AddSvdf() != kTfLiteOk) return kTfLiteError;  // SVDF
-  if (resolver.AddTanh() != kTfLiteOk) return kTfLiteError;  // TANH
-  if (resolver.AddPad() != kTfLiteOk) return kTfLiteError;  // PAD
-  if (resolver.AddGather() != kTfLiteOk) return kTfLiteError;  // GATHER
-  if (resolver.AddBatchToSpaceNd() != kTfLiteOk) return kTfLiteError;  // BATCH_TO_SPACE_ND
-  if (resolver.AddSpaceToBatchNd() != kTfLiteOk) return kTfLiteError;  // SPACE_TO_BATCH_ND
-  if (resolver.AddTranspose() != kTfLiteOk) return kTfLiteError;  // TRANSPOSE
-  if (resolver.AddMean() != kTfLiteOk) return kTfLiteError;  // MEAN
-  if (resolver.AddSub() != kTfLiteOk) return kTfLiteError;  // SUB
-  if (resolver.AddDiv() != kTfLiteOk) return kTfLiteError;  // DIV
-  if (resolver.AddSqueeze() != kTfLiteOk) return kTfLiteError;  // SQUEEZE
-  if (resolver.AddUnidirectionalSequenceLSTM() != kTfLiteOk) return kTfLiteError;  // UNIDIRECTIONAL_SEQUENCE_LSTM
-  if (resolver.AddStridedSlice() != kTfLiteOk) return kTfLiteError;  // STRIDED_SLICE
-  if (resolver.AddExp() != kTfLiteOk) return kTfLiteError;  // EXP
-  if (resolver.AddSplit() != kTfLiteOk) return kTfLiteError;  // SPLIT
-  if (resolver.AddLogSoftmax() != kTfLiteOk) return kTfLiteError;  // LOG_SOFTMAX
-  if (resolver.AddCast() != kTfLiteOk) return kTfLiteError;  // CAST
-  if (resolver.AddPrelu() != kTfLiteOk) return kTfLiteError;  // PRELU
-  if (resolver.AddMaximum() != kTfLiteOk) return kTfLiteError;  // MAXIMUM
-  if (resolver.AddArgMax() != kTfLiteOk) return kTfLiteError;  // ARG_MAX
-  if (resolver.AddMinimum() != kTfLiteOk) return kTfLiteError;  // MINIMUM
-  if (resolver.AddLess() != kTfLiteOk) return kTfLiteError;  // LESS
-  if (resolver.AddNeg() != kTfLiteOk) return kTfLiteError;  // NEG
-  if (resolver.AddPadV2() != kTfLiteOk) return kTfLiteError;  // PADV2
-  if (resolver.AddGreater() != kTfLiteOk) return kTfLiteError;  // GREATER
-  if (resolver.AddGreaterEqual() != kTfLiteOk) return kTfLiteError;  // GREATER_EQUAL
-  if (resolver.AddLessEqual() != kTfLiteOk) return kTfLiteError;  // LESS_EQUAL
-  if (resolver.AddSlice() != kTfLiteOk) return kTfLiteError;  // SLICE
-  if (resolver.AddSin() != kTfLiteOk) return kTfLiteError;  // SIN
-  if (resolver.AddTransposeConv() != kTfLiteOk) return kTfLiteError;  // TRANSPOSE_CONV
-  if (resolver.AddExpandDims() != kTfLiteOk) return kTfLiteError;  // EXPAND_DIMS
-  if (resolver.AddEqual() != kTfLiteOk) return kTfLiteError;  // EQUAL
-  if (resolver.AddNotEqual() != kTfLiteOk) return kTfLiteError;  // NOT_EQUAL
-  if (resolver.AddLog() != kTfLiteOk) return kTfLiteError;  // LOG
-  if (resolver.AddSum() != kTfLiteOk) return kTfLiteError;  // SUM
-  if (resolver.AddSqrt() != kTfLiteOk) return kTfLiteError;  // SQRT
-  if (resolver.AddRsqrt() != kTfLiteOk) return kTfLiteError;  // RSQRT
-  if (resolver.AddShape() != kTfLiteOk) return kTfLiteError;  // SHAPE
-  if (resolver.AddArgMin() != kTfLiteOk) return kTfLiteError;  // ARG_MIN
-  if (resolver.AddReduceMax() != kTfLiteOk) return kTfLiteError;  // REDUCE_MAX
-  if (resolver.AddPack() != kTfLiteOk) return kTfLiteError;  // PACK
-  if (resolver.AddLogicalOr() != kTfLiteOk) return kTfLiteError;  // LOGICAL_OR
-  if (resolver.AddLogicalAnd() != kTfLiteOk) return kTfLiteError;  // LOGICAL_AND
-  if (resolver.AddLogicalNot() != kTfLiteOk) return kTfLiteError;  // LOGICAL_NOT
-  if (resolver.AddUnpack() != kTfLiteOk) return kTfLiteError;  // UNPACK
-  if (resolver.AddReduceMin() != kTfLiteOk) return kTfLiteError;  // REDUCE_MIN
-  if (resolver.AddFloorDiv() != kTfLiteOk) return kTfLiteError;  // FLOOR_DIV
-  if (resolver.AddSquare() != kTfLiteOk) return kTfLiteError;  // SQUARE
-  if (resolver.AddZerosLike() != kTfLiteOk) return kTfLiteError;  // ZEROS_LIKE
-  if (resolver.AddFill() != kTfLiteOk) return kTfLiteError;  // FILL
-  if (resolver.AddFloorMod() != kTfLiteOk) return kTfLiteError;  // FLOOR_MOD
-  if (resolver.AddResizeNearestNeighbor() != kTfLiteOk) return kTfLiteError;  // RESIZE_NEAREST_NEIGHBOR
-  if (resolver.AddLeakyRelu() != kTfLiteOk) return kTfLiteError;  // LEAKY_RELU
-  if (resolver.AddSquaredDifference() != kTfLiteOk) return kTfLiteError;  // SQUARED_DIFFERENCE
-  if (resolver.AddMirrorPad() != kTfLiteOk) return kTfLiteError;  // MIRROR_PAD
-  if (resolver.AddAbs() != kTfLiteOk) return kTfLiteError;  // ABS
-  if (resolver.AddSplitV() != kTfLiteOk) return kTfLiteError;  // SPLIT_V
-  if (resolver.AddCeil() != kTfLiteOk) return kTfLiteError;  // CEIL
-  if (resolver.AddReverseV2() != kTfLiteOk) return kTfLiteError;  // REVERSE_V2
-  if (resolver.AddAddN() != kTfLiteOk) return kTfLiteError;  // ADD_N
-  if (resolver.AddGatherNd() != kTfLiteOk) return kTfLiteError;  // GATHER_ND
-  if (resolver.AddCos() != kTfLiteOk) return kTfLiteError;  // COS
-  if (resolver.AddElu() != kTfLiteOk) return kTfLiteError;  // ELU
-  if (resolver.AddQuantize() != kTfLiteOk) return kTfLiteError;  // QUANTIZE
-  if (resolver.AddRound() != kTfLiteOk) return kTfLiteError;  // ROUND
-  if (resolver.AddHardSwish() != kTfLiteOk) return kTfLiteError;  // HARD_SWISH
-  if (resolver.AddIf() != kTfLiteOk) return kTfLiteError;  // IF
-  if (resolver.AddWhile() != kTfLiteOk) return kTfLiteError;  // WHILE
-  if (resolver.AddSelectV2() != kTfLiteOk) return kTfLiteError;  // SELECT_V2
-  if (resolver.AddBatchMatMul() != kTfLiteOk) return kTfLiteError;  // BATCH_MATMUL
-  if (resolver.AddCumSum() != kTfLiteOk) return kTfLiteError;  // CUMSUM
-  if (resolver.AddCallOnce() != kTfLiteOk) return kTfLiteError;  // CALL_ONCE
-  if (resolver.AddBroadcastTo() != kTfLiteOk) return kTfLiteError;  // BROADCAST_TO
-  if (resolver.AddReduceAll() != kTfLiteOk) return kTfLiteError;  // REDUCE_ALL
-  if (resolver.AddVarHandle() != kTfLiteOk) return kTfLiteError;  // VAR_HANDLE
-  if (resolver.AddReadVariable() != kTfLiteOk) return kTfLiteError;  // READ_VARIABLE
-  if (resolver.AddAssignVariable() != kTfLiteOk) return kTfLiteError;  // ASSIGN_VARIABLE
-  if (resolver.AddBroadcastArgs() != kTfLiteOk) return kTfLiteError;  // BROADCAST_ARGS
-  if (resolver.AddDynamicUpdateSlice() != kTfLiteOk) return kTfLiteError;  // DYNAMIC_UPDATE_SLICE
-  if (resolver.AddCircularBuffer() != kTfLiteOk) return kTfLiteError;  // CUSTOM(CIRCULAR_BUFFER)
-  return kTfLiteOk;
+TfLiteStatus AddRunnerOp(tflite::BuiltinOperator op, const char* custom,
+                         tflite::MicroMutableOpResolver<1>& resolver) {
+  (void)resolver;
+  switch (op) {
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_ADD)
+    case tflite::BuiltinOperator_ADD:
+      return resolver.AddAdd();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_AVERAGE_POOL_2D)
+    case tflite::BuiltinOperator_AVERAGE_POOL_2D:
+      return resolver.AddAveragePool2D();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_CONCATENATION)
+    case tflite::BuiltinOperator_CONCATENATION:
+      return resolver.AddConcatenation();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_CONV_2D)
+    case tflite::BuiltinOperator_CONV_2D:
+      return resolver.AddConv2D();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_DEPTHWISE_CONV_2D)
+    case tflite::BuiltinOperator_DEPTHWISE_CONV_2D:
+      return resolver.AddDepthwiseConv2D();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_DEPTH_TO_SPACE)
+    case tflite::BuiltinOperator_DEPTH_TO_SPACE:
+      return resolver.AddDepthToSpace();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_DEQUANTIZE)
+    case tflite::BuiltinOperator_DEQUANTIZE:
+      return resolver.AddDequantize();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_EMBEDDING_LOOKUP)
+    case tflite::BuiltinOperator_EMBEDDING_LOOKUP:
+      return resolver.AddEmbeddingLookup();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_FLOOR)
+    case tflite::BuiltinOperator_FLOOR:
+      return resolver.AddFloor();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_FULLY_CONNECTED)
+    case tflite::BuiltinOperator_FULLY_CONNECTED:
+      return resolver.AddFullyConnected();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_L2_NORMALIZATION)
+    case tflite::BuiltinOperator_L2_NORMALIZATION:
+      return resolver.AddL2Normalization();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_L2_POOL_2D)
+    case tflite::BuiltinOperator_L2_POOL_2D:
+      return resolver.AddL2Pool2D();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_LOGISTIC)
+    case tflite::BuiltinOperator_LOGISTIC:
+      return resolver.AddLogistic();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_MAX_POOL_2D)
+    case tflite::BuiltinOperator_MAX_POOL_2D:
+      return resolver.AddMaxPool2D();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_MUL)
+    case tflite::BuiltinOperator_MUL:
+      return resolver.AddMul();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_RELU)
+    case tflite::BuiltinOperator_RELU:
+      return resolver.AddRelu();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_RELU6)
+    case tflite::BuiltinOperator_RELU6:
+      return resolver.AddRelu6();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_RESHAPE)
+    case tflite::BuiltinOperator_RESHAPE:
+      return resolver.AddReshape();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_RESIZE_BILINEAR)
+    case tflite::BuiltinOperator_RESIZE_BILINEAR:
+      return resolver.AddResizeBilinear();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SOFTMAX)
+    case tflite::BuiltinOperator_SOFTMAX:
+      return resolver.AddSoftmax();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SPACE_TO_DEPTH)
+    case tflite::BuiltinOperator_SPACE_TO_DEPTH:
+      return resolver.AddSpaceToDepth();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SVDF)
+    case tflite::BuiltinOperator_SVDF:
+      return resolver.AddSvdf();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_TANH)
+    case tflite::BuiltinOperator_TANH:
+      return resolver.AddTanh();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_PAD)
+    case tflite::BuiltinOperator_PAD:
+      return resolver.AddPad();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_GATHER)
+    case tflite::BuiltinOperator_GATHER:
+      return resolver.AddGather();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_BATCH_TO_SPACE_ND)
+    case tflite::BuiltinOperator_BATCH_TO_SPACE_ND:
+      return resolver.AddBatchToSpaceNd();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SPACE_TO_BATCH_ND)
+    case tflite::BuiltinOperator_SPACE_TO_BATCH_ND:
+      return resolver.AddSpaceToBatchNd();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_TRANSPOSE)
+    case tflite::BuiltinOperator_TRANSPOSE:
+      return resolver.AddTranspose();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_MEAN)
+    case tflite::BuiltinOperator_MEAN:
+      return resolver.AddMean();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SUB)
+    case tflite::BuiltinOperator_SUB:
+      return resolver.AddSub();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_DIV)
+    case tflite::BuiltinOperator_DIV:
+      return resolver.AddDiv();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SQUEEZE)
+    case tflite::BuiltinOperator_SQUEEZE:
+      return resolver.AddSqueeze();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_UNIDIRECTIONAL_SEQUENCE_LSTM)
+    case tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM:
+      return resolver.AddUnidirectionalSequenceLSTM();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_STRIDED_SLICE)
+    case tflite::BuiltinOperator_STRIDED_SLICE:
+      return resolver.AddStridedSlice();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_EXP)
+    case tflite::BuiltinOperator_EXP:
+      return resolver.AddExp();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SPLIT)
+    case tflite::BuiltinOperator_SPLIT:
+      return resolver.AddSplit();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_LOG_SOFTMAX)
+    case tflite::BuiltinOperator_LOG_SOFTMAX:
+      return resolver.AddLogSoftmax();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_CAST)
+    case tflite::BuiltinOperator_CAST:
+      return resolver.AddCast();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_PRELU)
+    case tflite::BuiltinOperator_PRELU:
+      return resolver.AddPrelu();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_MAXIMUM)
+    case tflite::BuiltinOperator_MAXIMUM:
+      return resolver.AddMaximum();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_ARG_MAX)
+    case tflite::BuiltinOperator_ARG_MAX:
+      return resolver.AddArgMax();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_MINIMUM)
+    case tflite::BuiltinOperator_MINIMUM:
+      return resolver.AddMinimum();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_LESS)
+    case tflite::BuiltinOperator_LESS:
+      return resolver.AddLess();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_NEG)
+    case tflite::BuiltinOperator_NEG:
+      return resolver.AddNeg();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_PADV2)
+    case tflite::BuiltinOperator_PADV2:
+      return resolver.AddPadV2();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_GREATER)
+    case tflite::BuiltinOperator_GREATER:
+      return resolver.AddGreater();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_GREATER_EQUAL)
+    case tflite::BuiltinOperator_GREATER_EQUAL:
+      return resolver.AddGreaterEqual();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_LESS_EQUAL)
+    case tflite::BuiltinOperator_LESS_EQUAL:
+      return resolver.AddLessEqual();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SLICE)
+    case tflite::BuiltinOperator_SLICE:
+      return resolver.AddSlice();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SIN)
+    case tflite::BuiltinOperator_SIN:
+      return resolver.AddSin();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_TRANSPOSE_CONV)
+    case tflite::BuiltinOperator_TRANSPOSE_CONV:
+      return resolver.AddTransposeConv();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_EXPAND_DIMS)
+    case tflite::BuiltinOperator_EXPAND_DIMS:
+      return resolver.AddExpandDims();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_EQUAL)
+    case tflite::BuiltinOperator_EQUAL:
+      return resolver.AddEqual();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_NOT_EQUAL)
+    case tflite::BuiltinOperator_NOT_EQUAL:
+      return resolver.AddNotEqual();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_LOG)
+    case tflite::BuiltinOperator_LOG:
+      return resolver.AddLog();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SUM)
+    case tflite::BuiltinOperator_SUM:
+      return resolver.AddSum();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SQRT)
+    case tflite::BuiltinOperator_SQRT:
+      return resolver.AddSqrt();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_RSQRT)
+    case tflite::BuiltinOperator_RSQRT:
+      return resolver.AddRsqrt();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SHAPE)
+    case tflite::BuiltinOperator_SHAPE:
+      return resolver.AddShape();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_ARG_MIN)
+    case tflite::BuiltinOperator_ARG_MIN:
+      return resolver.AddArgMin();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_REDUCE_MAX)
+    case tflite::BuiltinOperator_REDUCE_MAX:
+      return resolver.AddReduceMax();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_PACK)
+    case tflite::BuiltinOperator_PACK:
+      return resolver.AddPack();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_LOGICAL_OR)
+    case tflite::BuiltinOperator_LOGICAL_OR:
+      return resolver.AddLogicalOr();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_LOGICAL_AND)
+    case tflite::BuiltinOperator_LOGICAL_AND:
+      return resolver.AddLogicalAnd();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_LOGICAL_NOT)
+    case tflite::BuiltinOperator_LOGICAL_NOT:
+      return resolver.AddLogicalNot();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_UNPACK)
+    case tflite::BuiltinOperator_UNPACK:
+      return resolver.AddUnpack();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_REDUCE_MIN)
+    case tflite::BuiltinOperator_REDUCE_MIN:
+      return resolver.AddReduceMin();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_FLOOR_DIV)
+    case tflite::BuiltinOperator_FLOOR_DIV:
+      return resolver.AddFloorDiv();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SQUARE)
+    case tflite::BuiltinOperator_SQUARE:
+      return resolver.AddSquare();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_ZEROS_LIKE)
+    case tflite::BuiltinOperator_ZEROS_LIKE:
+      return resolver.AddZerosLike();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_FILL)
+    case tflite::BuiltinOperator_FILL:
+      return resolver.AddFill();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_FLOOR_MOD)
+    case tflite::BuiltinOperator_FLOOR_MOD:
+      return resolver.AddFloorMod();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_RESIZE_NEAREST_NEIGHBOR)
+    case tflite::BuiltinOperator_RESIZE_NEAREST_NEIGHBOR:
+      return resolver.AddResizeNearestNeighbor();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_LEAKY_RELU)
+    case tflite::BuiltinOperator_LEAKY_RELU:
+      return resolver.AddLeakyRelu();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SQUARED_DIFFERENCE)
+    case tflite::BuiltinOperator_SQUARED_DIFFERENCE:
+      return resolver.AddSquaredDifference();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_MIRROR_PAD)
+    case tflite::BuiltinOperator_MIRROR_PAD:
+      return resolver.AddMirrorPad();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_ABS)
+    case tflite::BuiltinOperator_ABS:
+      return resolver.AddAbs();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SPLIT_V)
+    case tflite::BuiltinOperator_SPLIT_V:
+      return resolver.AddSplitV();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_CEIL)
+    case tflite::BuiltinOperator_CEIL:
+      return resolver.AddCeil();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_REVERSE_V2)
+    case tflite::BuiltinOperator_REVERSE_V2:
+      return resolver.AddReverseV2();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_ADD_N)
+    case tflite::BuiltinOperator_ADD_N:
+      return resolver.AddAddN();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_GATHER_ND)
+    case tflite::BuiltinOperator_GATHER_ND:
+      return resolver.AddGatherNd();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_COS)
+    case tflite::BuiltinOperator_COS:
+      return resolver.AddCos();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_ELU)
+    case tflite::BuiltinOperator_ELU:
+      return resolver.AddElu();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_QUANTIZE)
+    case tflite::BuiltinOperator_QUANTIZE:
+      return resolver.AddQuantize();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_ROUND)
+    case tflite::BuiltinOperator_ROUND:
+      return resolver.AddRound();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_HARD_SWISH)
+    case tflite::BuiltinOperator_HARD_SWISH:
+      return resolver.AddHardSwish();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_IF)
+    case tflite::BuiltinOperator_IF:
+      return resolver.AddIf();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_WHILE)
+    case tflite::BuiltinOperator_WHILE:
+      return resolver.AddWhile();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_SELECT_V2)
+    case tflite::BuiltinOperator_SELECT_V2:
+      return resolver.AddSelectV2();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_BATCH_MATMUL)
+    case tflite::BuiltinOperator_BATCH_MATMUL:
+      return resolver.AddBatchMatMul();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_CUMSUM)
+    case tflite::BuiltinOperator_CUMSUM:
+      return resolver.AddCumSum();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_CALL_ONCE)
+    case tflite::BuiltinOperator_CALL_ONCE:
+      return resolver.AddCallOnce();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_BROADCAST_TO)
+    case tflite::BuiltinOperator_BROADCAST_TO:
+      return resolver.AddBroadcastTo();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_REDUCE_ALL)
+    case tflite::BuiltinOperator_REDUCE_ALL:
+      return resolver.AddReduceAll();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_VAR_HANDLE)
+    case tflite::BuiltinOperator_VAR_HANDLE:
+      return resolver.AddVarHandle();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_READ_VARIABLE)
+    case tflite::BuiltinOperator_READ_VARIABLE:
+      return resolver.AddReadVariable();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_ASSIGN_VARIABLE)
+    case tflite::BuiltinOperator_ASSIGN_VARIABLE:
+      return resolver.AddAssignVariable();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_BROADCAST_ARGS)
+    case tflite::BuiltinOperator_BROADCAST_ARGS:
+      return resolver.AddBroadcastArgs();
+#endif
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_DYNAMIC_UPDATE_SLICE)
+    case tflite::BuiltinOperator_DYNAMIC_UPDATE_SLICE:
+      return resolver.AddDynamicUpdateSlice();
+#endif
+    case tflite::BuiltinOperator_CUSTOM:
+      if (custom == nullptr) return kTfLiteError;
+#if !defined(TINYRIG_RUNNER_OPS_ONLY) || defined(TINYRIG_RUNNER_OP_CIRCULAR_BUFFER)
+      if (std::strcmp(custom, "CIRCULAR_BUFFER") == 0) return resolver.AddCircularBuffer();
+#endif
+      return kTfLiteError;
+    default:
+      return kTfLiteError;
+  }
 }
 
 }  // namespace tinyrig

@@ -9,9 +9,11 @@ namespace tinyrig {
 // 100 builtin + 1 custom ops (the others parse their
 // options unchecked: tinyrig.model.export.UPLOAD_EXCLUDED_CUSTOM_OPS).
 inline constexpr unsigned int kAllOpsCount = 101;
-using AllOpsResolver = tflite::MicroMutableOpResolver<kAllOpsCount>;
 
-// Adds every op once; kTfLiteError if any Add* fails (e.g. the capacity is too small).
-TfLiteStatus RegisterAllOps(AllOpsResolver& resolver);
+// Adds op `op` (a CUSTOM op: the one named `custom`) to `resolver`; kTfLiteError when
+// this firmware does not have it (not in the pinned TFLM, an excluded custom op, or not
+// in the board's TINYRIG_RUNNER_OP_* list).
+TfLiteStatus AddRunnerOp(tflite::BuiltinOperator op, const char* custom,
+                         tflite::MicroMutableOpResolver<1>& resolver);
 
 }  // namespace tinyrig

@@ -144,15 +144,21 @@ static_assert(sizeof(AllTrampolines::kInvokes) / sizeof(Invoke) == kGuardCount,
 
 }  // namespace
 
-void InstallKernelGuards(const tflite::MicroOpResolver& resolver) {
+void GuardRegistration(tflite::BuiltinOperator op, TFLMRegistration* registration) {
   for (size_t i = 0; i < kGuardCount; ++i) {
     Guard& guard = g_guards[i];
-    const TFLMRegistration* found = resolver.FindOp(guard.op);
-    if (found == nullptr || found->invoke == AllTrampolines::kInvokes[i]) continue;
-    // The resolver is a mutable static (model_runner.cc); FindOp only hands out const pointers.
-    auto* registration = const_cast<TFLMRegistration*>(found);
+    if (guard.op != op || registration->invoke == AllTrampolines::kInvokes[i]) continue;
     guard.original = registration->invoke;
     registration->invoke = AllTrampolines::kInvokes[i];
+  }
+}
+
+void InstallKernelGuards(const tflite::MicroOpResolver& resolver) {
+  for (size_t i = 0; i < kGuardCount; ++i) {
+    const TFLMRegistration* found = resolver.FindOp(g_guards[i].op);
+    if (found == nullptr) continue;
+    // The resolver is a mutable static (model_runner.cc); FindOp only hands out const pointers.
+    GuardRegistration(g_guards[i].op, const_cast<TFLMRegistration*>(found));
   }
 }
 

@@ -24,6 +24,9 @@
 // (tinyrig.model.export.UPLOAD_EXCLUDED_CUSTOM_OPS).
 #pragma once
 
+#include "tensorflow/lite/micro/micro_common.h"
+#include "tensorflow/lite/schema/schema_generated.h"
+
 namespace tflite {
 class MicroOpResolver;
 }
@@ -34,5 +37,9 @@ namespace tinyrig {
 // once, after every op was added; `resolver` must be a mutable object (FindOp hands out const
 // pointers into its own registration array).
 void InstallKernelGuards(const tflite::MicroOpResolver& resolver);
+
+// The same for one registration of op `op` (the upload firmware's resolver adds ops one at a
+// time: runner/lazy_op_resolver.h); other ops are left alone.
+void GuardRegistration(tflite::BuiltinOperator op, TFLMRegistration* registration);
 
 }  // namespace tinyrig

@@ -21,7 +21,7 @@
 #define TINYRIG_MODEL_UPLOAD 0
 #endif
 #if TINYRIG_MODEL_UPLOAD
-#include "runner/all_ops_resolver.h"
+#include "runner/lazy_op_resolver.h"
 #endif
 #ifndef TINYRIG_PRESERVE_TENSORS
 #define TINYRIG_PRESERVE_TENSORS 0
@@ -45,14 +45,22 @@ namespace {
 constexpr size_t kArenaBytes = TINYRIG_ARENA_BYTES > TINYRIG_RUNNER_ARENA_BYTES
                                    ? TINYRIG_ARENA_BYTES
                                    : TINYRIG_RUNNER_ARENA_BYTES;
-using RunnerOpResolver = AllOpsResolver;
-TfLiteStatus RegisterRunnerOps(RunnerOpResolver& resolver) { return RegisterAllOps(resolver); }
+// Every op of the pinned TFLM, added when a model first asks for it (each guarded as it is
+// added); only the loaded model's ops are held in RAM.
+using RunnerOpResolver = LazyOpResolver;
+TfLiteStatus RegisterRunnerOps(RunnerOpResolver&) { return kTfLiteOk; }
+void InstallRunnerGuards(RunnerOpResolver&) {}
+void ForgetRunnerOps(RunnerOpResolver& resolver) { resolver.Clear(); }
+bool RunnerOpsOverflowed(const RunnerOpResolver& resolver) { return resolver.overflowed(); }
 #else
 constexpr size_t kArenaBytes = TINYRIG_ARENA_BYTES;
 using RunnerOpResolver = TinyrigOpResolver;
 TfLiteStatus RegisterRunnerOps(RunnerOpResolver& resolver) {
   return TINYRIG_REGISTER_OPS(resolver);
 }
+void InstallRunnerGuards(RunnerOpResolver& resolver) { InstallKernelGuards(resolver); }
+void ForgetRunnerOps(RunnerOpResolver&) {}
+bool RunnerOpsOverflowed(const RunnerOpResolver&) { return false; }
 #endif
 
 // TFLM places its allocator, its memory planner and their arena allocator at the tail of the
@@ -138,8 +146,14 @@ bool ModelRunner::AllOpsRegistered(const tflite::Model& model) {
       return false;
     }
     if (g_op_resolver.FindOp(builtin) == nullptr) {
-      std::snprintf(load_detail_, sizeof(load_detail_), "op %s is not in this firmware",
-                    tflite::EnumNameBuiltinOperator(builtin));
+      if (RunnerOpsOverflowed(g_op_resolver)) {
+        std::snprintf(load_detail_, sizeof(load_detail_),
+                      "op %s: the model uses more distinct ops than this firmware's op cache",
+                      tflite::EnumNameBuiltinOperator(builtin));
+      } else {
+        std::snprintf(load_detail_, sizeof(load_detail_), "op %s is not in this firmware",
+                      tflite::EnumNameBuiltinOperator(builtin));
+      }
       return false;
     }
   }
@@ -206,9 +220,11 @@ void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8
     }
     // Kernels that index with tensor values check them first (runner/kernel_guards.h): the
     // host's input data reaches them in every firmware, built-in model or not.
-    InstallKernelGuards(g_op_resolver);
+    InstallRunnerGuards(g_op_resolver);
     ops_registered = true;
   }
+  // No interpreter holds a registration now (Unload() above): a new model starts afresh.
+  ForgetRunnerOps(g_op_resolver);
   if (!AllOpsRegistered(*model)) {
     status_ = Status::MODEL_INVALID;
     return;

@@ -178,6 +178,25 @@ def _elf_sizes(elf: Path) -> tuple[int, int]:
     return flash, ram
 
 
+def runner_op_methods(ops: frozenset[str]) -> list[str]:
+    """The ``MicroMutableOpResolver`` methods of upload firmware's op list (builtin op names
+    and custom op codes, as in ``-DTINYRIG_RUNNER_OP_<NAME>``); BuildError for an unknown one."""
+    from tinyrig.model.flatbuffer import BuiltinOperator
+    from tinyrig.model.ops import CUSTOM_RESOLVER_METHODS, RESOLVER_METHODS
+
+    methods: list[str] = []
+    for name in sorted(ops):
+        builtin = BuiltinOperator.__members__.get(name)
+        method = (RESOLVER_METHODS.get(builtin) if builtin is not None
+                  else CUSTOM_RESOLVER_METHODS.get(name))
+        if method is None:
+            raise BuildError(f"-DTINYRIG_RUNNER_OP_{name}: no such op in TFLM {TFLM_COMMIT}",
+                             hint="platformio.ini lists the ops of upload firmware by their "
+                                  "builtin name (FULLY_CONNECTED) or custom code")
+        methods.append(method)
+    return methods
+
+
 def _refuse_if_too_large(board: Board, model_path: Path, arena_bytes: int) -> None:
     """ModelTooLargeError, before any build, when the model alone exceeds the board's flash or
     its arena alone the board's RAM. (What else the firmware needs is the linker's to count: a
@@ -290,11 +309,14 @@ def build_firmware(target: str, model_path: Path, *, arena_bytes: int,
     tree = tflm_tree()
     uses_cmsis_nn = kernel_set == "cmsis-nn" and tree.cmsis_nn_root is not None
     root = tree.cmsis_nn_root if uses_cmsis_nn and tree.cmsis_nn_root else tree.root
-    if kernels == "model":
+    if kernels == "model" or (kernels == "all" and board.runner_ops is not None):
         from tinyrig.model.flatbuffer import load_model
         from tinyrig.model.ops import resolve_ops
 
-        sources = model_sources(root, [op.method for op in resolve_ops(load_model(model_path))])
+        methods = {op.method for op in resolve_ops(load_model(model_path))}
+        if kernels == "all":  # upload firmware with the board's op list: those kernels
+            methods |= set(runner_op_methods(board.runner_ops or frozenset()))
+        sources = model_sources(root, sorted(methods))
     else:
         sources = library_sources(root)
     listing_text = "".join(f"{rel}\n" for rel in sources)

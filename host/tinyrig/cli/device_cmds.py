@@ -28,7 +28,7 @@ from tinyrig.device.errors import DeviceError, ModelNotLoadedError
 from tinyrig.device.model_status import model_problem
 from tinyrig.device.session import RunReport, load_arrays, run_batch
 from tinyrig.device.sim import SimDevice
-from tinyrig.protocol import DeviceInfo, TensorSpec
+from tinyrig.protocol import DeviceInfo, DeviceStats, TensorSpec
 from tinyrig.transport import DEFAULT_BAUDRATE, list_ports
 
 DeviceOption = Annotated[str, typer.Option(
@@ -140,7 +140,24 @@ def run(
         raise typer.Exit(1)
 
 
-def _render_info(info: DeviceInfo, problem: ModelNotLoadedError | None = None) -> None:
+def _stack_text(stats: DeviceStats | None) -> str:
+    if stats is None or stats.stack_size is None:
+        return "not reported"
+    if not stats.stack_measured:
+        return "not measured on this target"
+    assert stats.stack_used is not None
+    return (f"{stats.stack_used} of {stats.stack_size} B used (high-water mark since boot, "
+            f"{stats.stack_size - stats.stack_used} B spare)")
+
+
+def _stack_json(stats: DeviceStats | None) -> dict[str, int] | None:
+    if stats is None or stats.stack_size is None or stats.stack_used is None:
+        return None
+    return {"size_bytes": stats.stack_size, "used_bytes": stats.stack_used}
+
+
+def _render_info(info: DeviceInfo, problem: ModelNotLoadedError | None = None,
+                 stats: DeviceStats | None = None) -> None:
     table = Table(show_header=False, title="device", title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -150,6 +167,7 @@ def _render_info(info: DeviceInfo, problem: ModelNotLoadedError | None = None) -
         ("max payload", f"{info.max_payload} B"), ("CPU clock", f"{info.cpu_hz} Hz"),
         ("time unit", f"{info.tick_unit.label} at {info.tick_hz} Hz"),
         ("arena", f"{info.arena_used} of {info.arena_size} B used"),
+        ("stack", _stack_text(stats)),
         ("model", f"{info.model_size} B, id {info.model_id.hex()}, crc {info.model_crc32:08x}"),
         ("model status", info.model_status.name if problem is None
          else f"[bold red]{info.model_status.name}[/] (not loaded: see below)"),
@@ -185,11 +203,12 @@ def info(device: DeviceOption, model: ModelOption = None, arena: ArenaOption = N
         dev = open_device(device, model=model, arena_bytes=arena, baudrate=baud,
                           progress=update, runner=runner, check_model=False)
     with dev:
-        found, problem = dev.info(), model_problem(dev)
+        found, problem, stats = dev.info(), model_problem(dev), dev.stats()
     if json:
-        print_json(to_jsonable(found) | {"model_problem": to_jsonable(_problem_json(problem))})
+        print_json(to_jsonable(found) | {"model_problem": to_jsonable(_problem_json(problem)),
+                                         "stack": _stack_json(stats)})
     else:
-        _render_info(found, problem)
+        _render_info(found, problem, stats)
 
 
 @app.command()

@@ -428,21 +428,38 @@ class DeviceStats:
     invokes: int
     replays: int  # duplicated/retried requests answered from the device's reply cache
     last_invoke_ticks: int
+    # The stack (docs/protocol.md §3 STATS blob): its size and the most of it ever used (the
+    # boot-time paint's high-water mark); 0 when the target does not measure it (native),
+    # None from firmware whose STATS predates them (44 bytes).
+    stack_size: int | None = None
+    stack_used: int | None = None
 
     _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<Q7IQ")
-    SIZE: ClassVar[int] = 44
+    _STACK: ClassVar[struct.Struct] = struct.Struct("<II")
+    SIZE: ClassVar[int] = 52
+    SIZE_WITHOUT_STACK: ClassVar[int] = 44
+
+    @property
+    def stack_measured(self) -> bool:
+        return bool(self.stack_size)
 
     def encode(self) -> bytes:
-        return self._LAYOUT.pack(self.uptime_ms, self.frames_rx, self.frames_tx,
+        head = self._LAYOUT.pack(self.uptime_ms, self.frames_rx, self.frames_tx,
                                  self.crc_errors, self.framing_errors, self.overflow_errors,
                                  self.invokes, self.replays, self.last_invoke_ticks)
+        if self.stack_size is None or self.stack_used is None:
+            return head
+        return head + self._STACK.pack(self.stack_size, self.stack_used)
 
     @classmethod
     def decode(cls, payload: bytes) -> DeviceStats:
-        if len(payload) != cls._LAYOUT.size:
-            raise PayloadError("STATS reply",
-                               f"expected {cls.SIZE} bytes, got {len(payload)}")
-        return cls(*cls._LAYOUT.unpack(payload))
+        if len(payload) not in (cls.SIZE, cls.SIZE_WITHOUT_STACK):
+            raise PayloadError("STATS reply", f"expected {cls.SIZE} (or "
+                               f"{cls.SIZE_WITHOUT_STACK}) bytes, got {len(payload)}")
+        head = cls._LAYOUT.unpack(payload[:cls.SIZE_WITHOUT_STACK])
+        if len(payload) == cls.SIZE_WITHOUT_STACK:
+            return cls(*head)
+        return cls(*head, *cls._STACK.unpack(payload[cls.SIZE_WITHOUT_STACK:]))
 
 
 @dataclass(frozen=True)
