@@ -88,6 +88,9 @@ class Board:
     ccm: MemoryRegion | None
     # The flash model slot of upload firmware that keeps models in flash (None: a RAM slot).
     model_slot: MemoryRegion | None
+    # RAM the firmware takes besides its arena, measured on the board's images (None: not
+    # declared); `check --target` and the build's pre-flight add it to a model's arena.
+    firmware_ram_bytes: int | None
     clock_hz: int
     uart: str
     flash_method: str
@@ -268,6 +271,7 @@ def _read_board(ini: _Ini, target: str) -> Board:
         ram=_region(target, "ram", fact("ram")),
         ccm=_region(target, "ccm", fact("ccm")),
         model_slot=_region(target, "model_slot", fact("model_slot")),
+        firmware_ram_bytes=parse_size(fact("firmware_ram") or "0") or None,
         clock_hz=int(fact("clock_hz") or 0),
         uart=required("uart"),
         flash_method=required("flash_method"),

@@ -21,12 +21,17 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, missing_tool_reason
-from tests.firmware.tflite_patch import set_builtin_code
+from tests.firmware.tflite_patch import scale_activations, set_builtin_code
 
 HELLO_WORLD = REPO.parent / "shared" / "models" / "hello_world_int8.tflite"
 # The case: hello_world needs 1,168 B on qemu-m4; 1,152 B loads nothing.
 QEMU_TOO_SMALL_ARENA = 1152
 LSH_PROJECTION = 15  # a builtin op TFLM does not implement
+ADD = 0  # a builtin op the micro:bit's upload firmware has no kernel for
+PERSON_DETECT = REPO.parent / "shared" / "models" / "person_detect.tflite"
+# hello_world with 400x wider activations: a ~15 KB arena, more than the micro:bit's 16 KiB hold
+# beside its firmware
+WIDE = 400
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ ROWS = [
     row("check-unknown-expect", "check {hw} --expect int4", 2, r"Invalid value for '--expect'"),
     row("check-unsupported-op", "check {dir}/lsh.tflite --no-run", 1,
         r"error \[unsupported-op\] op LSH_PROJECTION is not supported", report=True),
+    row("check-too-big-for-microbit", "check {dir}/wide.tflite --target microbit", 1,
+        r"error \[ram-budget\] needs ~[\d,]+ B of RAM, microbit has 16,384 B", report=True),
     # arena
     row("arena-not-a-model", "arena {dir}/notes.tflite", 1, r"not a TFLite model"),
     row("arena-negative-margin", "arena {hw} --margin -1", 2, r"Invalid value for '--margin'"),
@@ -97,6 +104,12 @@ ROWS = [
     row("build-arena-below-floor", "build --target qemu-m4 --model {hw} --arena 16", 1,
         r"an arena of 16 B is below the [\d,]+ B that TFLM's own allocator objects take on "
         r"qemu-m4"),
+    # The micro:bit: the arena and the firmware's measured own RAM exceed 16 KiB: refused
+    # before building, with the numbers.
+    row("build-too-big-for-microbit", "build --target microbit --model {dir}/wide.tflite", 1,
+        r"wide\.tflite does not fit microbit: its [\d,]+ B arena and the firmware's own "
+        r"[\d,]+ B \(stack, buffers, \.data/\.bss; measured\) need [\d,]+ B of RAM, microbit "
+        r"has 16,384 B", needs="microbit"),
     # run
     row("run-no-input", "run --device sim --model {hw}", 1, r"no input given"),
     row("run-missing-model", "run --device sim --model {dir}/missing.tflite --input {dir}/x.npy",
@@ -138,6 +151,16 @@ ROWS = [
         "--input {dir}/x.npy", 1,
         r"^native: the model did not load \(MODEL_INVALID\): the firmware refused the model: "
         r".*LSH_PROJECTION", needs="native"),
+    # the micro:bit's upload firmware: what its flash slot and kernels cannot take is refused
+    # on the host, before a byte is sent
+    row("run-upload-larger-than-microbit-slot", f"run --device qemu:microbit --runner --model "
+        f"{PERSON_DETECT} --input {{dir}}/x.npy", 1,
+        r"person_detect\.tflite cannot be uploaded to microbit-runner: the model is 300,568 B, "
+        r"the flash model slot of microbit-runner holds 65,536 B", needs="microbit"),
+    row("run-upload-op-not-on-microbit", "run --device qemu:microbit --runner --model "
+        "{dir}/add.tflite --input {dir}/x.npy", 1,
+        r"add\.tflite cannot be uploaded to microbit-runner: microbit-runner has no kernel for "
+        r"ADD", needs="microbit"),
     # info
     row("info-missing-port", "info --device /dev/ttyACM97", 1, r"no device at /dev/ttyACM97"),
     row("info-unknown-url", "info --device nosuch://x --json", 1,
@@ -202,6 +225,8 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (folder / "notes.tflite").write_text("these are not the weights you are looking for\n" * 5)
     (folder / "empty.tflite").write_bytes(b"")
     (folder / "lsh.tflite").write_bytes(set_builtin_code(data, 0, LSH_PROJECTION))
+    (folder / "add.tflite").write_bytes(set_builtin_code(data, 0, ADD))
+    (folder / "wide.tflite").write_bytes(scale_activations(data, WIDE))
     np.save(folder / "x.npy", np.array([-96, -63, -34, 0], dtype=np.int8))
     np.save(folder / "wrongshape.npy", np.zeros((3, 2), dtype=np.int8))
     np.save(folder / "float.npy", np.zeros((4,), dtype=np.float32))

@@ -29,6 +29,8 @@ from tinyrig.device.backends import launch
 from tinyrig.device.client import DeviceClient
 from tinyrig.device.emulators import EmulatedBoard
 from tinyrig.device.errors import DeviceRejectedError
+from tinyrig.device.open import upload_problems
+from tinyrig.errors import TinyrigError
 from tinyrig.device.sim import SimDevice
 from tinyrig.model.arena import measure_arena
 from tinyrig.protocol.messages import (
@@ -112,6 +114,19 @@ def _random_inputs(info: DeviceInfo, seed: int) -> list[np.ndarray]:
     return arrays
 
 
+def _skip_without_kernels(runner: Runner, model: Path) -> None:
+    """A board whose flash holds only some kernels (microbit-runner) takes the models that use
+    them; the host refuses the others before sending (tests/cli/test_bad_input.py)."""
+    if board_facts(runner.target).runner_ops is None:
+        return
+    try:
+        problems = upload_problems(runner.target, model)
+    except TinyrigError:
+        return  # a model the host cannot even parse: the device's verdict is the test
+    if any("no kernel" in p for p in problems):
+        pytest.skip("; ".join(problems))
+
+
 def _skip_unless_it_fits(runner: Runner, model: Path) -> None:
     """Small boards take the models that fit their slot and arena (the rest is refused with a
     typed error, tested below)."""
@@ -121,6 +136,7 @@ def _skip_unless_it_fits(runner: Runner, model: Path) -> None:
     if model.stat().st_size > slot:
         pytest.skip(f"{model.name} ({model.stat().st_size} B) exceeds the {slot} B slot of "
                     f"{runner.target}")
+    _skip_without_kernels(runner, model)
     needed = measure_arena(model).arena_bytes
     if needed > runner.boot_info.arena_size:
         pytest.skip(f"{model.name} needs a {needed} B arena; {runner.target} has "
@@ -414,6 +430,7 @@ def test_crafted_models_are_checked_in() -> None:
 
 @pytest.mark.parametrize("name", sorted(UNSAFE_MODELS))
 def test_unsafe_model_is_a_typed_error(runner: Runner, name: str) -> None:
+    _skip_without_kernels(runner, CRAFTED_DIR / name)
     data = (CRAFTED_DIR / name).read_bytes()
     code, detail = UNSAFE_MODELS[name]
     error = _rejected(runner, code, lambda: runner.client.upload_model(data, _model_id(data)))
@@ -445,6 +462,7 @@ def test_valid_offline_plan_runs_bit_exact(runner: Runner) -> None:
 @pytest.mark.parametrize("name", sorted(INDEXED_MODELS))
 def test_index_from_data_is_checked(runner: Runner, name: str) -> None:
     model = CRAFTED_DIR / name
+    _skip_without_kernels(runner, model)
     data = model.read_bytes()
     good, bad = INDEXED_MODELS[name]
     info = runner.client.upload_model(data, _model_id(data))

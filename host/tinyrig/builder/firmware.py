@@ -198,8 +198,9 @@ def runner_op_methods(ops: frozenset[str]) -> list[str]:
 
 
 def _refuse_if_too_large(board: Board, model_path: Path, arena_bytes: int) -> None:
-    """ModelTooLargeError, before any build, when the model alone exceeds the board's flash or
-    its arena alone the board's RAM. (What else the firmware needs is the linker's to count: a
+    """ModelTooLargeError, before any build, when the model alone exceeds the board's flash, or
+    its arena alone (plus, where the board entry declares it, the firmware's measured own RAM:
+    custom_tinyrig_firmware_ram) the board's RAM. (Anything else is the linker's to count: a
     build that overflows fails with its "region ... overflowed by N bytes"; `tinyrig check
     --target` estimates the whole budget.)"""
     problems: list[str] = []
@@ -210,6 +211,12 @@ def _refuse_if_too_large(board: Board, model_path: Path, arena_bytes: int) -> No
     if board.ram is not None and arena_bytes > board.ram.size:
         problems.append(f"its arena alone needs {arena_bytes:,} B of RAM, {board.target} has "
                         f"{board.ram.size:,} B")
+    elif (board.ram is not None and board.firmware_ram_bytes is not None
+          and arena_bytes + board.firmware_ram_bytes > board.ram.size):
+        problems.append(f"its {arena_bytes:,} B arena and the firmware's own "
+                        f"{board.firmware_ram_bytes:,} B (stack, buffers, .data/.bss; measured) "
+                        f"need {arena_bytes + board.firmware_ram_bytes:,} B of RAM, "
+                        f"{board.target} has {board.ram.size:,} B")
     if problems:
         raise ModelTooLargeError(
             f"{model_path.name} does not fit {board.target}: {'; '.join(problems)}",

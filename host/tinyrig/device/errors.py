@@ -65,6 +65,17 @@ class ModelMismatchError(DeviceError):
     """The device runs another model than the one the user asked for."""
 
 
+class UploadRefusedError(DeviceError):
+    """The model cannot go to this upload firmware: it is larger than the model slot, or uses
+    ops the firmware does not have. Refused on the host, before any byte is sent."""
+
+    def __init__(self, message: str, *, target: str, problems: tuple[str, ...],
+                 hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.target = target
+        self.problems = problems
+
+
 class EmulatorError(DeviceError):
     """An emulated board (native process or QEMU) failed to start or died."""
 

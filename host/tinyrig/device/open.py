@@ -12,7 +12,12 @@ from tinyrig.boards import DEBUG_SUFFIX, RUNNER_SUFFIX, Board
 from tinyrig.device.backends import emulated_board, launch
 from tinyrig.device.base import Device
 from tinyrig.device.emulators import EmulatedBoard
-from tinyrig.device.errors import DeviceError, DeviceRejectedError, ModelMismatchError
+from tinyrig.device.errors import (
+    DeviceError,
+    DeviceRejectedError,
+    ModelMismatchError,
+    UploadRefusedError,
+)
 from tinyrig.device.remote import RemoteDevice
 from tinyrig.paths import project_dir
 from tinyrig.protocol import ErrorCode, Feature
@@ -64,6 +69,42 @@ def _boot(url: str, board: Board, model: Path, arena_bytes: int,
                         target=board.target, model_path=wanted or model)
 
 
+def upload_problems(target: str, model: Path) -> list[str]:
+    """Why the upload firmware ``target`` cannot take ``model`` (its board facts: the model
+    slot's size, the op list of a board whose flash holds only some kernels); [] if it can."""
+    from tinyrig.boards import board as board_facts
+    from tinyrig.model.flatbuffer import BuiltinOperator, load_model
+
+    facts = board_facts(target)
+    problems: list[str] = []
+    size = model.stat().st_size
+    slot = facts.model_slot_bytes
+    if slot is not None and size > slot:
+        where = "flash" if facts.model_slot is not None else "RAM"
+        problems.append(f"the model is {size:,} B, the {where} model slot of {target} holds "
+                        f"{slot:,} B")
+    if facts.runner_ops is not None:
+        used = {c.custom_code or "" if c.builtin is BuiltinOperator.CUSTOM else c.builtin.name
+                for c in load_model(model).distinct_ops()}
+        ops = sorted(used - facts.runner_ops)
+        if ops:
+            problems.append(f"{target} has no kernel for {', '.join(ops)} (its flash holds the "
+                            f"ops {', '.join(sorted(facts.runner_ops))})")
+    return problems
+
+
+def refuse_upload(target: str, model: Path) -> None:
+    """UploadRefusedError, with the numbers, when ``model`` cannot go to ``target``."""
+    problems = upload_problems(target, model)
+    if problems:
+        raise UploadRefusedError(
+            f"{model.name} cannot be uploaded to {target}: {'; '.join(problems)}",
+            target=target, problems=tuple(problems),
+            hint=f"tinyrig check {model} --target {target.removesuffix(RUNNER_SUFFIX)} "
+                 "estimates what the board can hold; choose a smaller model or a board with "
+                 "more memory")
+
+
 def _ensure_model(device: RemoteDevice, model: Path, url: str) -> None:
     """Make the device run ``model``: nothing to do if it already does, upload it if the
     firmware has a model slot, else a clear error."""
@@ -73,6 +114,8 @@ def _ensure_model(device: RemoteDevice, model: Path, url: str) -> None:
     if info.model_id == expected:
         return
     if Feature.MODEL_UPLOAD in info.features:
+        if isinstance(device, RemoteDevice) and device.target is not None:
+            refuse_upload(device.target, model)
         try:
             device.client.upload_model(data, expected)
         except DeviceRejectedError as refused:

@@ -60,6 +60,10 @@ class Target:
     description: str
     flash_bytes: int
     ram_bytes: int
+    # RAM the firmware needs besides the arena (stack, protocol buffers, .data/.bss): measured
+    # on the board's images where its board entry says (custom_tinyrig_firmware_ram), else a
+    # generous default.
+    firmware_ram_bytes: int = 16 * KIB
 
 
 # Boards tinyrig has no firmware target for (yet); the firmware targets themselves come from
@@ -86,7 +90,8 @@ def _firmware_targets() -> dict[str, Target]:
         if b.flash is not None and b.ram is not None and not b.is_runner:
             where = f", {b.emulator}" if b.emulator else ""
             found[b.target] = Target(b.target, f"firmware target ({b.cpu}{where})",
-                                     b.flash.size, b.ram.size)
+                                     b.flash.size, b.ram.size,
+                                     b.firmware_ram_bytes or FIRMWARE_RAM_BYTES)
     return found
 
 
@@ -357,7 +362,7 @@ def check_model(model: Model | bytes | str | os.PathLike[str], target: str | Tar
                                                 problems=problems)
     memory = MemoryEstimate(
         flash_bytes=estimate_flash_bytes(m),
-        ram_bytes=arena + FIRMWARE_RAM_BYTES,
+        ram_bytes=arena + (target.firmware_ram_bytes if target else FIRMWARE_RAM_BYTES),
         arena_bytes=arena,
         arena_measured=measured,
     )
