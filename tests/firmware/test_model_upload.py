@@ -30,8 +30,8 @@ from tinyrig.device.client import DeviceClient
 from tinyrig.device.emulators import EmulatedBoard
 from tinyrig.device.errors import DeviceRejectedError
 from tinyrig.device.open import upload_problems
-from tinyrig.errors import TinyrigError
 from tinyrig.device.sim import SimDevice
+from tinyrig.errors import TinyrigError
 from tinyrig.model.arena import measure_arena
 from tinyrig.protocol.messages import (
     DeviceInfo,

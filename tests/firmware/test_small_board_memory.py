@@ -27,7 +27,8 @@ def _ram_map(image: FirmwareImage) -> dict[str, int]:
     with image.elf.open("rb") as stream:
         elf = ELFFile(stream)
         for section in elf.iter_sections():
-            if section["sh_flags"] & SH_FLAGS.SHF_WRITE and section["sh_flags"] & SH_FLAGS.SHF_ALLOC:
+            writable = SH_FLAGS.SHF_WRITE | SH_FLAGS.SHF_ALLOC
+            if section["sh_flags"] & writable == writable:
                 sizes[section.name] = int(section["sh_size"])
         symbols = elf.get_section_by_name(".symtab")
         assert isinstance(symbols, SymbolTableSection)
@@ -66,7 +67,8 @@ def test_upload_image_ends_before_the_flash_model_slot() -> None:
     assert ram["__tinyrig_model_slot_end__"] == facts.model_slot.end
     with image.elf.open("rb") as stream:
         for segment in ELFFile(stream).iter_segments():
-            if segment["p_type"] == "PT_LOAD" and segment["p_filesz"]:
-                if facts.flash.contains(segment["p_paddr"]):  # what is written to flash
-                    end = segment["p_paddr"] + segment["p_filesz"]
-                    assert end <= facts.model_slot.origin, segment.header
+            # what is written to flash ends before the slot
+            if (segment["p_type"] == "PT_LOAD" and segment["p_filesz"]
+                    and facts.flash.contains(segment["p_paddr"])):
+                end = segment["p_paddr"] + segment["p_filesz"]
+                assert end <= facts.model_slot.origin, segment.header
