@@ -91,6 +91,10 @@ def test_runner_fits_in_ram() -> None:
         if facts.is_runner and facts.ram is not None:
             slot, arena = facts.model_slot_bytes, facts.runner_arena_bytes
             assert slot is not None and arena is not None
+            if facts.model_slot is not None:  # a flash slot: only the arena is in RAM
+                assert facts.flash is not None
+                assert facts.flash.contains(facts.model_slot.origin, slot), facts.target
+                slot = 0
             assert slot + arena < facts.ram.size, facts.target
 
 
@@ -164,3 +168,25 @@ def test_kernel_sets() -> None:
                        kernel_set="cmsis-nn")
     with pytest.raises(BuildError, match="unknown kernel set 'fast'"):
         check_kernel_set(board("qemu-m4"), "fast")
+
+
+def test_small_board_facts_feed_the_checks() -> None:
+    """The micro:bit's measured own RAM (custom_tinyrig_firmware_ram) is what `check --target`
+    adds to a model's arena: hello_world fits its 16 KiB, as it does on the board."""
+    from tinyrig.builder.firmware import runner_op_methods
+    from tinyrig.model.check import check_model, target_named
+
+    facts = board("microbit")
+    assert facts.firmware_ram_bytes is not None and facts.ram is not None
+    assert target_named("microbit").firmware_ram_bytes == facts.firmware_ram_bytes
+    hello = Path(__file__).resolve().parents[3] / "shared" / "models" / "hello_world_int8.tflite"
+    if hello.is_file():
+        report = check_model(hello, "microbit", run_interpreter=False)
+        assert report.memory.ram_bytes == report.memory.arena_bytes + facts.firmware_ram_bytes
+        assert not [p for p in report.problems if p.code == "ram-budget"], report.problems
+    # every op the upload firmware lists is an op of the pinned TFLM; a typo is a BuildError
+    ops = board("microbit-runner").runner_ops
+    assert ops is not None
+    assert len(runner_op_methods(ops)) == len(ops)
+    with pytest.raises(BuildError, match="TINYRIG_RUNNER_OP_FULLY_CONECTED"):
+        runner_op_methods(frozenset({"FULLY_CONECTED"}))

@@ -64,6 +64,22 @@ def test_emulated_devices_return_exactly_what_sim_returns(
     assert report["info"]["tick_unit"] == unit.upper()
 
 
+def test_microbit_upload_firmware_runs_hello_world_bit_exact(
+        inputs_file: Path, sim_outputs: list[object]) -> None:
+    """The 16 KiB micro:bit takes hello_world over the link into its flash model slot
+    (microbit-runner) and runs it bit for bit like the host reference."""
+    reason = missing_tool_reason("microbit-runner")
+    if reason:
+        pytest.skip(reason)
+    result = tinyrig("run", "--device", "qemu:microbit", "--runner", "--model",
+                     str(hello_world_model()), "--input", str(inputs_file), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [s["outputs"] for s in report["samples"]] == sim_outputs
+    assert all(s["reference"] == s["outputs"] for s in report["samples"])
+    assert "MODEL_UPLOAD" in str(report["info"]["features"])
+
+
 def test_table_output_says_bit_exact(inputs_file: Path) -> None:
     result = tinyrig("run", "--device", "native", "--model", str(hello_world_model()),
                      "--input", str(inputs_file))
