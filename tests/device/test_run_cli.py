@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, hello_world_model, missing_tool_reason
+from tinyrig.boards import board
 
 HELLO_INPUTS = np.array([-96, -63, -34, 0], dtype=np.int8)
 
@@ -78,6 +80,26 @@ def test_microbit_upload_firmware_runs_hello_world_bit_exact(
     assert [s["outputs"] for s in report["samples"]] == sim_outputs
     assert all(s["reference"] == s["outputs"] for s in report["samples"])
     assert "MODEL_UPLOAD" in str(report["info"]["features"])
+
+
+def test_info_reports_the_measured_stack() -> None:
+    """`tinyrig info` shows the stack's high-water mark (STATS) beside the arena, in the table
+    and in --json; the same image as `run --device qemu:microbit` above."""
+    reason = missing_tool_reason("microbit")
+    if reason:
+        pytest.skip(reason)
+    model = str(hello_world_model())
+    result = tinyrig("info", "--device", "qemu:microbit", "--model", model, "--json")
+    assert result.returncode == 0, result.stderr
+    stack = json.loads(result.stdout)["stack"]
+    # the size platformio.ini gives the micro:bit's stack (measured high-water + half again)
+    sized = re.search(r"__tinyrig_stack_size__=(\d+)", board("microbit").build_flags)
+    assert sized is not None
+    assert stack["size_bytes"] == int(sized[1])
+    assert 0 < stack["used_bytes"] < stack["size_bytes"]
+    table = tinyrig("info", "--device", "qemu:microbit", "--model", model)
+    assert table.returncode == 0, table.stderr
+    assert f"of {sized[1]} B used (high-water mark since boot" in table.stdout
 
 
 def test_table_output_says_bit_exact(inputs_file: Path) -> None:
