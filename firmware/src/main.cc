@@ -76,7 +76,10 @@ int main() {
   if (!hal::Init()) return 1;
   g_server.Start(hal::GetBootReason());
   g_server_started = true;
-  g_runner.Load(TINYRIG_MODEL_DATA, TINYRIG_MODEL_SIZE, kBuiltinModelId);
+  // Upload firmware whose slot outlives a reset (flash) boots with the model it last took.
+  if (!g_server.LoadStoredModel()) {
+    g_runner.Load(TINYRIG_MODEL_DATA, TINYRIG_MODEL_SIZE, kBuiltinModelId);
+  }
   g_server.OnModelLoaded();
 
   uint8_t received[64];

@@ -28,6 +28,10 @@ DSP_CPUS: Final = frozenset({"cortex-m4", "cortex-m7", "cortex-m33", "cortex-m35
 RUNNER_SUFFIX: Final = "-runner"
 # The debug runner of a target (<target>-debug) keeps every intermediate tensor (READ_TENSOR).
 DEBUG_SUFFIX: Final = "-debug"
+# A flash model slot ends with a record of the committed model (so the firmware boots with it
+# after a reset): ModelSlot::kRecordBytes in firmware/src/runner/model_slot.h. The upload tests
+# check the slot size the device reports against model_slot_bytes.
+FLASH_SLOT_RECORD_BYTES: Final = 32
 
 _INTERPOLATION: Final = re.compile(r"\$\{(?:([^.}]+)\.)?([^}]+)\}")
 _SIZE: Final = re.compile(r"^(\d+)([KM]?)$", re.IGNORECASE)
@@ -127,9 +131,10 @@ class Board:
 
     @property
     def model_slot_bytes(self) -> int | None:
-        """The largest model the upload firmware takes: its flash slot or its RAM slot."""
+        """The largest model the upload firmware takes: its flash slot (less the record of the
+        committed model) or its RAM slot."""
         if self.model_slot is not None:
-            return self.model_slot.size
+            return self.model_slot.size - FLASH_SLOT_RECORD_BYTES
         found = re.search(r"-DTINYRIG_MODEL_SLOT_BYTES=(\d+)", self.build_flags)
         return int(found[1]) if found else None
 

@@ -156,7 +156,7 @@ ROWS = [
     row("run-upload-larger-than-microbit-slot", f"run --device qemu:microbit --runner --model "
         f"{PERSON_DETECT} --input {{dir}}/x.npy", 1,
         r"person_detect\.tflite cannot be uploaded to microbit-runner: the model is 300,568 B, "
-        r"the flash model slot of microbit-runner holds 65,536 B", needs="microbit"),
+        r"the flash model slot of microbit-runner holds 65,504 B", needs="microbit"),
     row("run-upload-op-not-on-microbit", "run --device qemu:microbit --runner --model "
         "{dir}/add.tflite --input {dir}/x.npy", 1,
         r"add\.tflite cannot be uploaded to microbit-runner: microbit-runner has no kernel for "

@@ -240,6 +240,8 @@ def test_too_big_is_model_too_large(runner: Runner) -> None:
     error = _rejected(runner, ErrorCode.MODEL_TOO_LARGE, lambda: runner.client.request(
         MessageType.MODEL_BEGIN, ModelBegin(slot + 1, 0, bytes(8)).encode(), reply_bytes=4))
     assert error.arg == slot
+    # the host's size check (board facts) refuses exactly what the device refuses
+    assert board_facts(runner.target).model_slot_bytes == slot
     assert runner.client.ping(b"x") == b"x"
 
 
@@ -487,3 +489,23 @@ def test_stack_high_water_leaves_the_stated_margin(runner: Runner) -> None:
         return
     print(f"{runner.target}: stack high-water {stats.stack_used} of {stats.stack_size} B")
     assert 0 < stats.stack_used <= stats.stack_size * 2 // 3, stats
+
+
+def test_flash_slot_keeps_the_model_across_a_reset(runner: Runner) -> None:
+    """Runs last (it reboots the board): a flash model slot (the micro:bit's) survives a reset
+    like a real device's, and the firmware boots with the model it took last, verified again;
+    a RAM slot does not (the built-in model boots)."""
+    data = HELLO_WORLD.read_bytes()
+    runner.client.upload_model(data, _model_id(data))
+    runner.client.reset()
+    time.sleep(0.5)
+    info = runner.client.connect()
+    persistent = board_facts(runner.target).model_slot is not None
+    expected = data if persistent else RUNNER_BUILT_IN.read_bytes()
+    assert info.model_status == ErrorCode.OK
+    assert info.model_id == _model_id(expected)
+    assert info.model_crc32 == zlib.crc32(expected)
+    if persistent:
+        inputs = _random_inputs(info, 5)
+        _, outputs = runner.client.infer([a.tobytes() for a in inputs])
+        assert outputs[0] == SimDevice(HELLO_WORLD).infer(inputs).outputs[0].tobytes()

@@ -15,7 +15,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from tests.firmware.images import hello_world_image, runner_image
-from tinyrig.boards import board
+from tinyrig.boards import FLASH_SLOT_RECORD_BYTES, board
 from tinyrig.builder.firmware import FirmwareImage
 
 pytestmark = pytest.mark.slow
@@ -60,7 +60,7 @@ def test_upload_image_ends_before_the_flash_model_slot() -> None:
     facts = board("microbit-runner")
     assert facts.model_slot is not None and facts.flash is not None
     assert facts.model_slot.end == facts.flash.end  # the last pages of the chip's flash
-    assert facts.model_slot_bytes == facts.model_slot.size
+    assert facts.model_slot_bytes == facts.model_slot.size - FLASH_SLOT_RECORD_BYTES
     image = runner_image("microbit-runner")
     ram = _ram_map(image)
     assert ram["__tinyrig_model_slot_start__"] == facts.model_slot.origin

@@ -42,6 +42,20 @@ void ProtocolServer::Start(hal::BootReason reason) {
   SendFrame(static_cast<uint8_t>(MessageType::kBoot), 0, &reason_byte, 1);
 }
 
+bool ProtocolServer::LoadStoredModel() {
+  const uint8_t* data = nullptr;
+  uint32_t size = 0;
+  const uint8_t* id = nullptr;
+  if (slot_ == nullptr || !slot_->Stored(&data, &size, &id)) return false;
+  if (VerifyModel(data, size, &model_check_) != Status::OK) return false;
+  runner_.Load(data, size, id);
+  if (runner_.status() != Status::OK) {
+    runner_.Unload();
+    return false;
+  }
+  return true;
+}
+
 Status ProtocolServer::OnModelLoaded() {
   model_crc32_ = runner_.model_data() == nullptr
                      ? 0
@@ -490,6 +504,7 @@ Status ProtocolServer::HandleModelCommit(const FrameView& request, ByteWriter& r
     OnModelLoaded();
     return status;
   }
+  slot_->Persist();  // kept across a reset where the slot is flash (not persisted: no harm)
   WriteInfo(reply);
   return Status::OK;
 }

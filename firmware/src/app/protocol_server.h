@@ -68,6 +68,9 @@ class ProtocolServer {
 
   // Sends BOOT: call first thing after hal::Init().
   void Start(hal::BootReason reason);
+  // Boot: loads the model a persistent slot kept from before the reset (verified as an upload
+  // is) and returns true; false when there is none (the caller loads its built-in model).
+  bool LoadStoredModel();
   // Call after ModelRunner::Load: records the CRC of the active model for INFO, and rejects a
   // model whose INFO would not fit in a reply (HELLO and INFO would fail, locking the host
   // out): the runner is then left with MODEL_INVALID. Returns the runner's status.

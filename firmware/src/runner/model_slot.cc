@@ -6,8 +6,47 @@
 
 namespace tinyrig {
 
+namespace {
+
+constexpr uint32_t kRecordMagic = 0x4D4F444Cu;  // "LDOM": a committed model follows
+
+struct Record {
+  uint32_t magic;
+  uint32_t size;
+  uint32_t crc32;
+  uint8_t model_id[ModelSlot::kModelIdSize];
+  uint8_t unused[12];
+};
+static_assert(sizeof(Record) == ModelSlot::kRecordBytes, "the record fills its bytes");
+
+}  // namespace
+
+Status ModelSlot::Persist() {
+  if (!store_.persistent()) return Status::OK;
+  Record record{};
+  std::memset(&record, 0xFF, sizeof(record));  // erased flash: the unused bytes stay erased
+  record.magic = kRecordMagic;
+  record.size = size_;
+  record.crc32 = crc32_;
+  std::memcpy(record.model_id, model_id_, kModelIdSize);
+  return store_.Write(capacity(), reinterpret_cast<const uint8_t*>(&record), sizeof(record));
+}
+
+bool ModelSlot::Stored(const uint8_t** data, uint32_t* size, const uint8_t** model_id) const {
+  if (!store_.persistent()) return false;
+  const auto* record = reinterpret_cast<const Record*>(store_.data() + capacity());
+  if (record->magic != kRecordMagic || record->size == 0 || record->size > capacity()) {
+    return false;
+  }
+  if (Crc32(store_.data(), record->size) != record->crc32) return false;
+  *data = store_.data();
+  *size = record->size;
+  *model_id = record->model_id;
+  return true;
+}
+
 Status ModelSlot::Check(uint32_t size) const {
-  if (size > store_.capacity()) return Status::MODEL_TOO_LARGE;
+  if (size > capacity()) return Status::MODEL_TOO_LARGE;
   if (size == 0) return Status::BAD_PAYLOAD;
   return Status::OK;
 }
@@ -15,7 +54,9 @@ Status ModelSlot::Check(uint32_t size) const {
 Status ModelSlot::Begin(uint32_t size, uint32_t crc32, const uint8_t* model_id) {
   active_ = false;
   Status status = Check(size);
-  if (status == Status::OK) status = store_.Prepare(size);
+  // The record first: an interrupted upload must not leave it pointing at half a model.
+  if (status == Status::OK && store_.persistent()) status = store_.Erase(capacity(), kRecordBytes);
+  if (status == Status::OK) status = store_.Erase(0, size);
   if (status != Status::OK) return status;
   active_ = true;
   size_ = size;

@@ -29,11 +29,15 @@ class ModelSlot {
   // `store` must outlive the slot.
   explicit ModelSlot(ModelStore& store) : store_(store) {}
 
+  // A persistent store keeps a record of the committed model in its last bytes (magic, size,
+  // CRC-32, id): the model area is that much smaller.
+  static constexpr size_t kRecordBytes = 32;
+
   // Whether Begin(size) would be accepted: MODEL_TOO_LARGE if size > capacity, BAD_PAYLOAD if
   // size is 0. Changes nothing (the caller stops using the stored model before Begin()).
   Status Check(uint32_t size) const;
-  // Starts an upload (forgetting any previous one): Check(), then the store is prepared for
-  // `size` bytes (a flash store erases; its error is returned and no upload is open).
+  // Starts an upload (forgetting any previous one and the stored record): Check(), then the
+  // store is erased for `size` bytes (a flash error is returned and no upload is open).
   Status Begin(uint32_t size, uint32_t crc32, const uint8_t* model_id);
   // Copies `data` to `offset`. BAD_SEQUENCE without Begin; OUT_OF_RANGE past the declared size;
   // BAD_SEQUENCE when the chunk would leave more than kMaxSpans gaps (nothing is recorded then).
@@ -43,12 +47,20 @@ class ModelSlot {
   Status CheckComplete(uint32_t* computed_crc) const;
   // Closes the upload: later chunks and commits are BAD_SEQUENCE until the next Begin.
   void End() { active_ = false; }
+  // After a successful commit, on a persistent store: records the model so that the next boot
+  // finds it (Stored()). OK without a persistent store (nothing to do).
+  Status Persist();
+  // The model a persistent store holds from before the last reset: true, with its bytes, size
+  // and id, when the record is intact and the bytes match its CRC-32.
+  bool Stored(const uint8_t** data, uint32_t* size, const uint8_t** model_id) const;
 
   bool active() const { return active_; }
   uint32_t received() const { return received_; }
   uint32_t declared_size() const { return size_; }
   const uint8_t* data() const { return store_.data(); }
-  size_t capacity() const { return store_.capacity(); }
+  size_t capacity() const {
+    return store_.persistent() ? store_.capacity() - kRecordBytes : store_.capacity();
+  }
   const uint8_t* model_id() const { return model_id_; }
 
  private:

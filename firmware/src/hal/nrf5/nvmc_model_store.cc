@@ -51,11 +51,14 @@ class NvmcModelStore final : public ModelStore {
   }
   const uint8_t* data() const override { return __tinyrig_model_slot_start__; }
 
-  Status Prepare(size_t size) override {
-    if (size > capacity()) return Status::MODEL_TOO_LARGE;
+  bool persistent() const override { return true; }
+
+  Status Erase(size_t offset, size_t size) override {
+    if (offset > capacity() || size > capacity() - offset) return Status::OUT_OF_RANGE;
     const size_t page = PageBytes();
-    for (size_t offset = 0; offset < size; offset += page) {
-      const uintptr_t address = reinterpret_cast<uintptr_t>(data()) + offset;
+    const size_t first = offset / page * page;
+    for (size_t at = first; at < offset + size; at += page) {
+      const uintptr_t address = reinterpret_cast<uintptr_t>(data()) + at;
       if (Erased(address, page)) continue;  // spare the flash an erase cycle
       SetConfig(nrf5::kNvmcConfigEraseEnable);
       Register(nrf5::kNvmcErasePage) = static_cast<uint32_t>(address);
