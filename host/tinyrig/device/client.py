@@ -252,7 +252,10 @@ class DeviceClient:
         """Send a model to the device's RAM slot (MODEL_BEGIN, windowed MODEL_CHUNKs,
         MODEL_COMMIT); the device verifies CRC and flatbuffer, then re-initialises."""
         begin = ModelBegin(len(model), zlib.crc32(model) & 0xFFFFFFFF, model_id[:8])
-        self.request(MessageType.MODEL_BEGIN, begin.encode(), reply_bytes=4)
+        # A flash slot erases the pages the model needs first (nRF51: ~22 ms per 1 KiB page,
+        # the CPU stalled meanwhile): budget 25 us per byte before retrying.
+        self.request(MessageType.MODEL_BEGIN, begin.encode(), reply_bytes=4,
+                     device_seconds=len(model) * 25e-6)
         chunk = self.max_payload - 4
         offsets = list(range(0, len(model), chunk))
         batch = max(1, self.window * 4)
