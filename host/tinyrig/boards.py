@@ -95,6 +95,9 @@ class Board:
     # RAM the firmware takes besides its arena, measured on the board's images (None: not
     # declared); `check --target` and the build's pre-flight add it to a model's arena.
     firmware_ram_bytes: int | None
+    # Flash the firmware takes besides its model and kernels, measured likewise (None: not
+    # declared): `check --target`'s flash estimate starts from it.
+    firmware_flash_bytes: int | None
     clock_hz: int
     uart: str
     flash_method: str
@@ -277,6 +280,7 @@ def _read_board(ini: _Ini, target: str) -> Board:
         ccm=_region(target, "ccm", fact("ccm")),
         model_slot=_region(target, "model_slot", fact("model_slot")),
         firmware_ram_bytes=parse_size(fact("firmware_ram") or "0") or None,
+        firmware_flash_bytes=parse_size(fact("firmware_flash") or "0") or None,
         clock_hz=int(fact("clock_hz") or 0),
         uart=required("uart"),
         flash_method=required("flash_method"),

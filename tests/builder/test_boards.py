@@ -179,6 +179,7 @@ def test_small_board_facts_feed_the_checks() -> None:
     facts = board("microbit")
     assert facts.firmware_ram_bytes is not None and facts.ram is not None
     assert target_named("microbit").firmware_ram_bytes == facts.firmware_ram_bytes
+    assert target_named("microbit").runtime_flash_bytes == facts.firmware_flash_bytes
     hello = Path(__file__).resolve().parents[3] / "shared" / "models" / "hello_world_int8.tflite"
     if hello.is_file():
         report = check_model(hello, "microbit", run_interpreter=False)

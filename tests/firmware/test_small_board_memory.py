@@ -14,7 +14,7 @@ from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
-from tests.firmware.images import hello_world_image, runner_image
+from tests.firmware.images import HELLO_WORLD, hello_world_image, runner_image
 from tinyrig.boards import FLASH_SLOT_RECORD_BYTES, board
 from tinyrig.builder.firmware import FirmwareImage
 
@@ -54,6 +54,19 @@ def test_firmware_ram_besides_the_arena_is_within_the_board_fact(which: str) -> 
     assert own <= facts.firmware_ram_bytes, (
         f"{which}'s own RAM is {own} B, above custom_tinyrig_firmware_ram "
         f"({facts.firmware_ram_bytes} B): measure again and update platformio.ini")
+
+
+def test_firmware_flash_besides_the_model_is_within_the_board_fact() -> None:
+    """`check --target microbit` starts its flash estimate from custom_tinyrig_firmware_flash:
+    the hello_world image less its model must not exceed it."""
+    image = hello_world_image("microbit").image
+    facts = board("microbit")
+    assert facts.firmware_flash_bytes is not None
+    own = image.flash_bytes - HELLO_WORLD.stat().st_size
+    print(f"microbit: flash {image.flash_bytes} B, {own} B besides hello_world")
+    assert own <= facts.firmware_flash_bytes, (
+        f"the firmware's own flash is {own} B, above custom_tinyrig_firmware_flash "
+        f"({facts.firmware_flash_bytes} B): measure again and update platformio.ini")
 
 
 def test_upload_image_ends_before_the_flash_model_slot() -> None:

@@ -64,6 +64,9 @@ class Target:
     # on the board's images where its board entry says (custom_tinyrig_firmware_ram), else a
     # generous default.
     firmware_ram_bytes: int = 16 * KIB
+    # Flash of the firmware besides the model and its kernels, likewise
+    # (custom_tinyrig_firmware_flash), else the Cortex-M4 estimate.
+    runtime_flash_bytes: int = 48 * KIB
 
 
 # Boards tinyrig has no firmware target for (yet); the firmware targets themselves come from
@@ -91,7 +94,8 @@ def _firmware_targets() -> dict[str, Target]:
             where = f", {b.emulator}" if b.emulator else ""
             found[b.target] = Target(b.target, f"firmware target ({b.cpu}{where})",
                                      b.flash.size, b.ram.size,
-                                     b.firmware_ram_bytes or FIRMWARE_RAM_BYTES)
+                                     b.firmware_ram_bytes or FIRMWARE_RAM_BYTES,
+                                     b.firmware_flash_bytes or RUNTIME_FLASH_BYTES)
     return found
 
 
@@ -123,9 +127,11 @@ def budget_problems(flash_bytes: int, ram_bytes: int, target: Target) -> list[Pr
     return problems
 
 
-def estimate_flash_bytes(model: Model) -> int:
-    """Model + TFLM runtime + its kernels (rough, -Os Cortex-M)."""
-    return model.size + RUNTIME_FLASH_BYTES + KERNEL_FLASH_BYTES * len(model.distinct_ops())
+def estimate_flash_bytes(model: Model, runtime_bytes: int | None = None) -> int:
+    """Model + TFLM runtime (``runtime_bytes``: a board's measured figure, default the
+    Cortex-M4 estimate) + its kernels (rough, -Os Cortex-M)."""
+    runtime = RUNTIME_FLASH_BYTES if runtime_bytes is None else runtime_bytes
+    return model.size + runtime + KERNEL_FLASH_BYTES * len(model.distinct_ops())
 
 
 # Rough costs of the firmware around the model (Cortex-M4, -Os, newlib-nano): TFLM interpreter
@@ -361,7 +367,7 @@ def check_model(model: Model | bytes | str | os.PathLike[str], target: str | Tar
     arena, measured, accepted = _estimate_arena(m, run_interpreter=run_interpreter and can_run,
                                                 problems=problems)
     memory = MemoryEstimate(
-        flash_bytes=estimate_flash_bytes(m),
+        flash_bytes=estimate_flash_bytes(m, target.runtime_flash_bytes if target else None),
         ram_bytes=arena + (target.firmware_ram_bytes if target else FIRMWARE_RAM_BYTES),
         arena_bytes=arena,
         arena_measured=measured,
