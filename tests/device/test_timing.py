@@ -2,9 +2,9 @@
 runs under QEMU ``-icount shift=0`` and counts executed instructions, so the same inference
 reports the same count every time (no interrupt runs while the CPU works).
 
-Two independent clocks give the count: the F405's TIM2, which QEMU runs at one step per virtual
-nanosecond, and the MPS2's 25 MHz timer, one step per 40 instructions, whose phase the HAL's
-vernier recovers to the instruction (firmware/src/hal/mps2/instruction_clock.cc)."""
+Independent clocks give the count: the F405's TIM2, which QEMU runs at one step per virtual
+nanosecond; the MPS2's 25 MHz timer (one step per 40 instructions) and the micro:bit's TIMER0
+at 8 MHz (125), whose phase the HALs' vernier recovers to the instruction (hal/vernier.h)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from tinyrig.transport import SerialTransport
 
 pytestmark = [pytest.mark.slow, pytest.mark.qemu]
 
-# Both are Cortex-M4F boards running the same compiled kernels.
-URLS = ("qemu", "qemu:netduinoplus2")
+# The first two are Cortex-M4F boards running the same compiled kernels; the micro:bit an M0.
+URLS = ("qemu", "qemu:netduinoplus2", "qemu:microbit")
 
 
 def _image_elf(firmware_images: dict[str, object], url: str, model_path: Path) -> Path:
@@ -79,15 +79,19 @@ def test_the_two_m4_boards_count_alike(counts: dict[str, list[int]]) -> None:
     assert 0 < mps2 - f405 <= 200 * (2 * 3 + 2), (mps2, f405)
 
 
-def test_without_icount_the_mps2_reports_ticks_not_instructions(
-        firmware_images: dict[str, object], model_path: Path) -> None:
-    """Run by hand without -icount, the same image checks its clock at boot and reports the
-    25 MHz timer's ticks: real time is never passed off as instructions."""
-    board = launch_qemu(_image_elf(firmware_images, "qemu", model_path), icount=False)
+@pytest.mark.parametrize("url,machine,timer_hz", [("qemu", "mps2-an386", 25_000_000),
+                                                  ("qemu:microbit", "microbit", 8_000_000)])
+def test_without_icount_the_board_reports_ticks_not_instructions(
+        firmware_images: dict[str, object], model_path: Path, url: str, machine: str,
+        timer_hz: int) -> None:
+    """Run by hand without -icount, the same image checks its clock at boot and reports its
+    timer's ticks: real time is never passed off as instructions."""
+    board = launch_qemu(_image_elf(firmware_images, url, model_path), machine=machine,
+                        icount=False)
     with closing(SerialTransport(board.uart)) as transport:
         try:
             info = DeviceClient(transport).connect()
         finally:
             board.stop()
     assert info.tick_unit == TimeUnit.TICKS
-    assert info.tick_hz == 25_000_000
+    assert info.tick_hz == timer_hz

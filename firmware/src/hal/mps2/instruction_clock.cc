@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "hal/mps2/mps2_registers.h"
+#include "hal/vernier.h"
 
 namespace tinyrig {
 namespace mps2 {
@@ -16,8 +17,9 @@ constexpr uintptr_t kTimerValue = kTimer0Base + 0x04;
 constexpr uintptr_t kTimerReload = kTimer0Base + 0x08;
 constexpr uint32_t kTimerCtrlEnable = 1u << 0;
 
-uint32_t g_steps_high = 0;  // 64-bit extension of the 32-bit count of steps
-uint32_t g_steps_last = 0;
+hal::vernier::StepCount g_steps;
+using hal::vernier::RestoreInterrupts;
+using hal::vernier::SaveAndDisableInterrupts;
 
 // What the vernier block records; filled by tinyrig_mps2_vernier.
 struct VernierSample {
@@ -82,33 +84,8 @@ extern "C" __attribute__((naked, noinline)) void tinyrig_mps2_vernier(
       "  bx lr\n" ::[max_polls] "i"(kMaxPolls));
 }
 
-inline uint32_t SaveAndDisableInterrupts() {
-  uint32_t primask;
-  __asm volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
-  return primask;
-}
-
-inline void RestoreInterrupts(uint32_t primask) {
-  __asm volatile("msr primask, %0" ::"r"(primask) : "memory");
-}
-
-// Steps elapsed when the timer read `value`, extended to 64 bits. Interrupts masked. Written
-// without a data-dependent branch: a stamp must run the same instructions every time.
-uint64_t ExtendSteps(uint32_t value) {
-  const uint32_t elapsed = 0xFFFFFFFFu - value;
-  g_steps_high += static_cast<uint32_t>(elapsed < g_steps_last);
-  g_steps_last = elapsed;
-  return (static_cast<uint64_t>(g_steps_high) << 32) | elapsed;
-}
-
-// Times a loop whose iterations all execute the same instructions (the volatile counter keeps
-// the compiler from folding it): the result is a + b * iterations under -icount.
-__attribute__((noinline)) uint64_t TimeLoop(uint32_t iterations) {
-  const uint64_t start = InstructionStamp();
-  for (volatile uint32_t i = 0; i < iterations; i = i + 1) {
-  }
-  return InstructionStamp() - start;
-}
+// Steps elapsed when the timer read `value` (it counts down from 2^32 - 1).
+uint64_t ElapsedSteps(uint32_t value) { return g_steps.Extend(0xFFFFFFFFu - value); }
 
 }  // namespace
 
@@ -117,13 +94,12 @@ void StartInstructionTimer() {
   Register(kTimerReload) = 0xFFFFFFFFu;
   Register(kTimerValue) = 0xFFFFFFFFu;
   Register(kTimerCtrl) = kTimerCtrlEnable;
-  g_steps_high = 0;
-  g_steps_last = 0;
+  g_steps = hal::vernier::StepCount();
 }
 
 uint64_t TimerSteps() {
   const uint32_t primask = SaveAndDisableInterrupts();
-  const uint64_t steps = ExtendSteps(Register(kTimerValue));
+  const uint64_t steps = ElapsedSteps(Register(kTimerValue));
   RestoreInterrupts(primask);
   return steps;
 }
@@ -132,7 +108,7 @@ uint64_t InstructionStamp() {
   const uint32_t primask = SaveAndDisableInterrupts();
   VernierSample sample;
   tinyrig_mps2_vernier(&Register(kTimerValue), &sample);
-  const uint64_t steps = ExtendSteps(sample.edge_value);
+  const uint64_t steps = ElapsedSteps(sample.edge_value);
   // Fine loads that still read the edge's value: 3 - p (under -icount the fourth never does).
   const uint32_t still_old = static_cast<uint32_t>(sample.fine[0] == sample.edge_value) +
                              static_cast<uint32_t>(sample.fine[1] == sample.edge_value) +
@@ -142,19 +118,7 @@ uint64_t InstructionStamp() {
   return steps * kInstructionsPerTimerStep + (3u - still_old) + 64u - 4u * sample.polls;
 }
 
-bool InstructionClockIsExact() {
-  // Under -icount the three lengths differ by exactly the same count; in real time the
-  // emulator's speed jitters by far more than one instruction.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    const uint64_t short_loop = TimeLoop(100);
-    const uint64_t middle_loop = TimeLoop(200);
-    const uint64_t long_loop = TimeLoop(300);
-    if (middle_loop <= short_loop || middle_loop - short_loop != long_loop - middle_loop) {
-      return false;
-    }
-  }
-  return true;
-}
+bool InstructionClockIsExact() { return hal::vernier::CountsInstructions(InstructionStamp); }
 
 }  // namespace mps2
 }  // namespace tinyrig
