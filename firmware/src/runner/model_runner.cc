@@ -7,6 +7,7 @@
 
 #include "hal/hal.h"
 #include "runner/abort_guard.h"
+#include "runner/arena_guard.h"
 #include "runner/kernel_guards.h"
 #include "tensorflow/lite/micro/arena_allocator/single_arena_buffer_allocator.h"
 #include "tensorflow/lite/micro/memory_planner/greedy_memory_planner.h"
@@ -214,15 +215,32 @@ void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8
     return;
   }
   loading_ = true;
+  // TFLM's allocator objects in the arena as its own arena constructor places them, over an
+  // arena buffer allocator that ends the load at the first allocation that does not fit
+  // (runner/arena_guard.h: TFLM uses some results unchecked or overlapping).
+  tflite::MicroAllocator* allocator = CreateBoundedAllocator(
+      g_tensor_arena, arena_size(), /*preserve_all_tensors=*/TINYRIG_PRESERVE_TENSORS != 0);
+  if (allocator == nullptr) {  // kSmallestUsableArena above keeps this from happening
+    loading_ = false;
+    bytes_needed_ = static_cast<uint32_t>(kSmallestUsableArena);
+    status_ = Status::ARENA_TOO_SMALL;
+    return;
+  }
   g_interpreter = new (g_interpreter_storage) tflite::MicroInterpreter(
-      model, g_op_resolver, g_tensor_arena, arena_size(),
-      /*resource_variables=*/nullptr, &profiler_,
-      /*preserve_all_tensors=*/TINYRIG_PRESERVE_TENSORS != 0);
+      model, g_op_resolver, allocator, /*resource_variables=*/nullptr, &profiler_);
   GuardedCall call{g_interpreter, kTfLiteError};
-  if (g_interpreter->initialization_status() == kTfLiteOk &&
-      !RunGuarded(AllocateTensorsCall, &call)) {
+  ArmArenaGuard(true);
+  const bool returned = g_interpreter->initialization_status() != kTfLiteOk ||
+                        RunGuarded(AllocateTensorsCall, &call);
+  ArmArenaGuard(false);
+  if (!returned) {
     g_interpreter = nullptr;  // left mid-call: forget it (static storage, nothing to free)
     loading_ = false;
+    if (ArenaBytesMissing() != 0) {  // the arena guard ended the load
+      bytes_needed_ = static_cast<uint32_t>(arena_size()) + ArenaBytesMissing();
+      status_ = Status::ARENA_TOO_SMALL;
+      return;
+    }
     std::strncpy(load_detail_, "TFLM aborted while preparing the model", sizeof(load_detail_) - 1);
     status_ = Status::MODEL_INVALID;
     return;
