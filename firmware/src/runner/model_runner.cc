@@ -120,8 +120,14 @@ void ModelRunner::ObserveLoadMessage(const char* message) {
       std::strstr(message, "Unable to allocate") != nullptr ||
       std::strstr(message, "Too many buffers") != nullptr) {
     saw_allocation_failure_ = true;
-    const uint32_t missing = ParseMissingBytes(message);
-    if (missing != 0) bytes_needed_ = static_cast<uint32_t>(arena_size()) + missing;
+    uint32_t missing = ParseMissingBytes(message);
+    // The planner's scratch is what the arena has left: one more buffer takes this much more.
+    if (missing == 0 && std::strstr(message, "Too many buffers") != nullptr) {
+      missing = static_cast<uint32_t>(tflite::GreedyMemoryPlanner::per_buffer_size());
+    }
+    if (missing != 0 && bytes_needed_ == 0) {
+      bytes_needed_ = static_cast<uint32_t>(arena_size()) + missing;
+    }
   }
 }
 
@@ -249,6 +255,10 @@ void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8
   loading_ = false;
   if (allocated != kTfLiteOk) {
     status_ = saw_allocation_failure_ ? Status::ARENA_TOO_SMALL : Status::MODEL_INVALID;
+    // ARENA_TOO_SMALL always says how much at least: more than this arena.
+    if (status_ == Status::ARENA_TOO_SMALL && bytes_needed_ <= arena_size()) {
+      bytes_needed_ = static_cast<uint32_t>(arena_size()) + 1;
+    }
     return;
   }
   status_ = Status::OK;
