@@ -56,9 +56,11 @@ TfLiteStatus RegisterRunnerOps(RunnerOpResolver& resolver) {
 }
 #endif
 
-// TFLM places its allocator, its memory planner and their arena allocator at the tail of the
-// arena without checking that they fit (placement new on nullptr, found by the protocol fuzzer
-// through ARENA_LIMIT). An arena smaller than this is refused before TFLM sees it.
+// TFLM's allocator, its memory planner and their arena allocator sit at the tail of the arena
+// (TFLM's own Create() placed them there without checking that they fit: placement new on
+// nullptr, found by the protocol fuzzer through ARENA_LIMIT; CreateBoundedAllocator checks).
+// An arena smaller than this bound is refused before TFLM sees it, with this size as the bytes
+// needed (host/tinyrig/builder/arena_floor.py records it per platform).
 template <typename T>
 constexpr size_t PlacedSize() {
   return sizeof(T) + alignof(T) - 1;
