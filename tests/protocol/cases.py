@@ -13,6 +13,7 @@ from tinyrig.protocol import (
     Hello,
     HelloReply,
     InvokeTiming,
+    KernelSet,
     MessageType,
     ModelBegin,
     ModelChunk,
@@ -32,6 +33,7 @@ INFO = DeviceInfo(
     model_size=2704,
     model_crc32=0x1A2B3C4D, model_id=bytes.fromhex("505ee4fa0011aabb"),
     model_status=ErrorCode.OK, firmware="0.1.0", board="mps2-an386", tflm="90b983c",
+    kernels=KernelSet.CMSIS_NN,
     inputs=(TensorSpec(TfLiteType.INT8, (1, 1), 0.02457300014793873, -128, 1),),
     outputs=(TensorSpec(TfLiteType.INT8, (1, 1), 0.008472000248730183, 4, 1),),
 )
