@@ -1,4 +1,5 @@
-"""Both TFLM kernel sets on the same Cortex-M4F board (qemu:netduinoplus2): a model built with
+"""Both TFLM kernel sets on the same Cortex-M4F board (the kernel benchmark's: the first of
+qemu-m4 and netduinoplus2 that counts instructions, so the images are shared): a model built with
 `--kernels reference` and `--kernels cmsis-nn` gives outputs bit-exact with the host reference
 (TFLM's reference kernels on the host), and the image reports the set it holds (INFO
 `kernels`). The models: a conv model (CONV_2D, MAX_POOL_2D, FULLY_CONNECTED, SOFTMAX) and the
@@ -18,6 +19,7 @@ import pytest
 from tests.conftest import REPO, SHARED_MODELS, missing_tool_reason
 from tinyrig.boards import board
 from tinyrig.builder.firmware import build_firmware
+from tinyrig.cli.bench_cmd import load_suite
 from tinyrig.device.backends import launch
 from tinyrig.device.remote import RemoteDevice
 from tinyrig.device.sim import SimDevice
@@ -32,12 +34,14 @@ LSTM = SHARED_MODELS / "trained_lstm_int8.tflite"
 
 @pytest.mark.parametrize("model", [DIGITS, LSTM], ids=lambda p: p.stem)
 def test_reference_and_cmsis_nn_agree_with_the_host(model: Path) -> None:
-    reason = missing_tool_reason("netduinoplus2")
+    target = load_suite()._script("kernels_bench").default_device()
+    reason = missing_tool_reason(target)
     if reason:
         pytest.skip(reason)
     if not model.is_file():
         pytest.skip(f"{model} is not present")
-    facts = board("netduinoplus2")
+    facts = board(target)
+    assert facts.timing == "instructions" and facts.emulator is not None
     reference = SimDevice(model)
     specs = reference.info().inputs
     rng = np.random.default_rng(5)
@@ -50,7 +54,7 @@ def test_reference_and_cmsis_nn_agree_with_the_host(model: Path) -> None:
         image = build_firmware(facts.target, model, arena_bytes=arena, kernel_set=kernel_set)
         assert image.kernel_set == kernel_set
         running = launch(facts, image.elf)
-        with RemoteDevice(SerialTransport(running.uart), url="qemu:netduinoplus2",
+        with RemoteDevice(SerialTransport(running.uart), url=facts.emulator,
                           board=running) as device:
             assert device.info().kernels.label == kernel_set  # recorded in the image
             for x, want in zip(samples, expected, strict=True):
@@ -58,5 +62,5 @@ def test_reference_and_cmsis_nn_agree_with_the_host(model: Path) -> None:
                 assert [np.asarray(o).tobytes() for o in result.outputs] == want, kernel_set
                 assert result.ticks is not None
                 instructions[kernel_set] = result.ticks
-    print(f"{model.stem} on the F405: {instructions} instructions")
+    print(f"{model.stem} on {target}: {instructions} instructions")
     assert instructions["cmsis-nn"] < instructions["reference"]
