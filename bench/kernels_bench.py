@@ -195,7 +195,7 @@ def _board_table(board: dict[str, Any]) -> list[str]:
     lines = [
         f"## `{board['target']}` ({board['device']}, {board['cpu']}; measured {board['when']})",
         "",
-        f"| model | conv | arena B | flash ref / CMSIS-NN B | RAM ref / CMSIS-NN B | "
+        f"| model | conv | arena built B | flash ref / CMSIS-NN B | RAM ref / CMSIS-NN B | "
         f"{unit} ref | {unit} CMSIS-NN | ratio | bit-exact ref / CMSIS-NN | repeat identical |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
@@ -249,7 +249,8 @@ def markdown(results: dict[str, Any]) -> str:
         "Each model is built twice (`tinyrig build --kernels reference|cmsis-nn`), booted in "
         "QEMU and run twice on a fixed random input. Counts are instructions (QEMU "
         "`-icount shift=0`: exact, and the second run must give the same count), flash and RAM "
-        "are the image's, the arena is measured; `bit-exact`: the output equals the host "
+        "are the image's, the arena is the size built in (the host-measured minimum plus "
+        "`tinyrig arena`'s margin); `bit-exact`: the output equals the host "
         "reference (TFLM's reference kernels on the host). Written by "
         "`bench/kernels_bench.py`.", ""]
     for target in order:
