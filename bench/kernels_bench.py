@@ -223,7 +223,9 @@ def _board_table(board: dict[str, Any]) -> list[str]:
 
 def _comparison(first: dict[str, Any], second: dict[str, Any]) -> list[str]:
     lines = [f"## `{first['target']}` vs `{second['target']}` (both {first['cpu']})", "",
-             f"The same images' {first['timing']} per inference on the two boards.", "",
+             f"{first['timing'].capitalize()} per inference of the same model and kernels, built "
+             "for each board (same core and compiler flags; the boards differ in start-up code, "
+             "HAL and memory map).", "",
              f"| model | kernels | {first['target']} | {second['target']} | difference |",
              "|---|---|---:|---:|---:|"]
     others = {row["model"]: row for row in second["rows"]}
