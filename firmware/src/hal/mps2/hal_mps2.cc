@@ -1,9 +1,14 @@
-// MPS2 HAL: CMSDK UART0 with interrupt-driven RX into a ring buffer, SysTick time base,
-// WFI when idle, SYSRESETREQ for RESET.
+// MPS2 HAL: CMSDK UART0 with interrupt-driven RX into a ring buffer, WFI when idle,
+// SYSRESETREQ for RESET. Time: under QEMU `-icount shift=0` (which tinyrig runs these boards
+// with) exact instruction counts from the vernier in instruction_clock.cc; otherwise the
+// 25 MHz timer's steps, reported as ticks. Init checks which one holds. No interrupt runs
+// while the CPU works: SysTick only wakes WFI, so an inference executes the same
+// instructions every time.
 #include <cstddef>
 #include <cstdint>
 
 #include "hal/hal.h"
+#include "hal/mps2/instruction_clock.h"
 #include "hal/mps2/mps2_registers.h"
 
 #ifndef TINYRIG_BOARD_NAME
@@ -22,7 +27,7 @@ uint8_t g_rx_ring[kRxRingSize];
 volatile uint32_t g_rx_head = 0;      // written by the RX interrupt
 volatile uint32_t g_rx_tail = 0;      // written by the main loop
 volatile bool g_rx_paused = false;    // ring was full: RX interrupt off, QEMU back-pressures
-volatile uint32_t g_systick_wraps = 0;
+bool g_counts_instructions = false;  // Init's check of the emulator's clock
 
 constexpr uint32_t kSoftwareResetMarker = 0x7E5E7B0Du;
 __attribute__((section(".noinit"))) uint32_t g_reset_marker;
@@ -54,7 +59,8 @@ extern "C" void Uart0Rx_Handler() {
   DrainRxRegister();
 }
 
-extern "C" void SysTick_Handler() { g_systick_wraps = g_systick_wraps + 1; }
+// SysTick only ends WFI (at least every 2^24 clocks, so Ticks() sees every timer wrap).
+extern "C" void SysTick_Handler() {}
 
 namespace tinyrig {
 namespace hal {
@@ -65,9 +71,9 @@ bool Init() {
   g_reset_marker = 0;
 
   Register(regs::kSysTickLoad) = regs::kSysTickMax;
-  Register(regs::kSysTickValue) = 0;
-  Register(regs::kSysTickCtrl) =
-      regs::kSysTickEnable | regs::kSysTickInterrupt | regs::kSysTickProcessorClock;
+  Register(regs::kSysTickCtrl) = regs::kSysTickProcessorClock;
+  mps2::StartInstructionTimer();
+  g_counts_instructions = mps2::InstructionClockIsExact();
 
   Register(regs::kUartBaudDiv) = regs::kSystemClockHz / 115200u;
   Register(regs::kUartCtrl) =
@@ -118,36 +124,42 @@ size_t UartRead(uint8_t* buffer, size_t capacity) {
 }
 
 uint64_t Ticks() {
-  for (;;) {
-    const uint32_t wraps = g_systick_wraps;
-    uint32_t value = Register(regs::kSysTickValue);
-    uint32_t counted = wraps;
-    if (Register(regs::kScbIcsr) & regs::kIcsrPendStSet) {
-      // The counter reloaded but its interrupt has not run yet (or masked): count that wrap
-      // here, and read the value again, surely after the reload. Without this, time could
-      // step back by 2^24 ticks (seen under QEMU: a 4.4 s busy wait ended after 0.6 s).
-      counted = wraps + 1;
-      value = Register(regs::kSysTickValue);
-    }
-    if (wraps == g_systick_wraps) {
-      return (static_cast<uint64_t>(counted) << 24) + (regs::kSysTickMax - value);
-    }
-  }
+  return g_counts_instructions ? mps2::InstructionStamp() : mps2::TimerSteps();
 }
 
-uint32_t TickHz() { return regs::kSystemClockHz; }
+uint32_t TickHz() {
+  // Virtual nanoseconds are instructions under -icount shift=0.
+  return g_counts_instructions ? 1000000000u : regs::kSystemClockHz;
+}
 uint32_t CpuHz() { return regs::kSystemClockHz; }
-// SysTick on the processor clock. Under QEMU without -icount it follows the host's clock, so
-// these are timer ticks, not cycles the core spent.
-TimeUnit TickUnit() { return TimeUnit::TICKS; }
+TimeUnit TickUnit() { return g_counts_instructions ? TimeUnit::INSTRUCTIONS : TimeUnit::TICKS; }
 const char* BoardName() { return TINYRIG_BOARD_NAME; }
 
-void WaitForEvent() {
-  // Masked check-then-sleep: an interrupt pending after the check still wakes WFI.
+namespace {
+
+// WFI with SysTick armed to end it after `clocks` core clocks at the latest; with
+// `unless_bytes_waiting`, not at all when received bytes wait. Masked check-then-sleep: an
+// interrupt pending after the check still wakes WFI.
+void SleepAtMost(uint32_t clocks, bool unless_bytes_waiting) {
   DisableInterrupts();
-  if (g_rx_tail == g_rx_head) __asm volatile("wfi" ::: "memory");
+  if (!unless_bytes_waiting || g_rx_tail == g_rx_head) {
+    Register(regs::kSysTickLoad) = clocks - 1;
+    Register(regs::kSysTickValue) = 0;
+    Register(regs::kSysTickCtrl) =
+        regs::kSysTickEnable | regs::kSysTickInterrupt | regs::kSysTickProcessorClock;
+    __asm volatile("wfi" ::: "memory");
+    Register(regs::kSysTickCtrl) = regs::kSysTickProcessorClock;
+  }
   EnableInterrupts();
+  (void)mps2::TimerSteps();
 }
+
+}  // namespace
+
+// SysTick ends the sleep at least every 2^24 core clocks, so Ticks() sees every counter wrap.
+void WaitForEvent() { SleepAtMost(regs::kSysTickMax + 1, true); }
+
+void Nap() { SleepAtMost(regs::kSystemClockHz / 1000u, false); }  // 1 ms
 
 bool ShouldExit() { return false; }
 
