@@ -80,16 +80,16 @@ def resolve_board(device: str) -> Board:
             facts = emulated_board(device)
         except TinyrigError as exc:
             raise BenchRefusedError(f"{device}: {exc.message}") from None
-    if facts is None or facts.emulator is None or not facts.emulator.startswith("qemu:"):
-        emulated = sorted(t for t, b in known.items() if (b.emulator or "").startswith("qemu:")
-                          and not b.is_runner and not b.is_debug and not b.is_test_variant)
-        raise BenchRefusedError(f"{device}: not a board tinyrig emulates in QEMU (the benchmark "
-                           f"boots each image itself); one of: {', '.join(emulated)}")
-    if facts.timing not in COUNTED:
+    if facts is not None and facts.timing not in COUNTED:
         raise BenchRefusedError(
             f"{facts.target} times inferences in {facts.timing} (custom_tinyrig_timing), not "
             f"instructions or cycles: its counts would not be exact; use a board whose timing "
             f"is instructions ({', '.join(default_candidates())})")
+    if facts is None or facts.emulator is None or not facts.emulator.startswith("qemu:"):
+        emulated = sorted(t for t, b in known.items() if (b.emulator or "").startswith("qemu:")
+                          and not b.is_runner and not b.is_debug and not b.is_test_variant)
+        raise BenchRefusedError(f"{device}: not a board tinyrig emulates in QEMU (the benchmark "
+                                f"boots each image itself); one of: {', '.join(emulated)}")
     return facts
 
 

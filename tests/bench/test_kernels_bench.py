@@ -28,11 +28,12 @@ def test_default_board_counts_instructions(kernels_bench: Any) -> None:
 
 
 @pytest.mark.parametrize("device,needle", [
-    ("microbit", "microbit times inferences in ticks (custom_tinyrig_timing), not instructions "
-                 "or cycles"),
-    ("qemu:microbit", "microbit times inferences in ticks"),
-    ("native", "native: not a board tinyrig emulates in QEMU"),
+    # The host firmware times with a clock: nanoseconds, neither exact nor repeatable.
+    ("native", "native times inferences in ns (custom_tinyrig_timing), not instructions or "
+               "cycles: its counts would not be exact"),
+    # A real board counts cycles, but the benchmark boots each image in QEMU itself.
     ("nucleo-f446re", "nucleo-f446re: not a board tinyrig emulates in QEMU"),
+    ("/dev/ttyACM0", "/dev/ttyACM0: not a board tinyrig emulates in QEMU"),
 ])
 def test_board_without_counted_timing_is_refused(kernels_bench: Any, device: str,
                                                  needle: str) -> None:
@@ -41,12 +42,25 @@ def test_board_without_counted_timing_is_refused(kernels_bench: Any, device: str
     assert needle in str(refused.value)
 
 
+def test_board_whose_facts_say_ticks_is_refused(kernels_bench: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every emulated board counts instructions today; an entry saying ticks is refused."""
+    from dataclasses import replace
+
+    known = dict(kernels_bench.boards())
+    known["qemu-m4"] = replace(known["qemu-m4"], timing="ticks")
+    monkeypatch.setattr(kernels_bench, "boards", lambda: known)
+    with pytest.raises(kernels_bench.BenchRefusedError) as refused:
+        kernels_bench.resolve_board("qemu-m4")
+    assert "qemu-m4 times inferences in ticks (custom_tinyrig_timing)" in str(refused.value)
+
+
 def test_refusal_is_one_error_line_and_exit_2() -> None:
     result = subprocess.run([sys.executable, str(REPO / "bench" / "kernels_bench.py"),
-                             "--device", "microbit"], capture_output=True, text=True,
+                             "--device", "native"], capture_output=True, text=True,
                             timeout=120, check=False)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr.startswith("error: microbit times inferences in ticks")
+    assert result.stderr.startswith("error: native times inferences in ns")
     assert len(result.stderr.splitlines()) == 1
     assert "Traceback" not in result.stderr
