@@ -229,6 +229,7 @@ def _comparison(first: dict[str, Any], second: dict[str, Any]) -> list[str]:
              f"| model | kernels | {first['target']} | {second['target']} | difference |",
              "|---|---|---:|---:|---:|"]
     others = {row["model"]: row for row in second["rows"]}
+    per_model: dict[str, set[int]] = {}
     for row in first["rows"]:
         other = others.get(row["model"])
         for kernel_set in KERNEL_SETS:
@@ -237,9 +238,16 @@ def _comparison(first: dict[str, Any], second: dict[str, Any]) -> list[str]:
             if "error" in a or "error" in b:
                 continue
             diff = int(b["instructions"]) - int(a["instructions"])
+            per_model.setdefault(row["model"], set()).add(diff)
             lines.append(f"| {row['model']} | {kernel_set} | {a['instructions']:,} | "
                          f"{b['instructions']:,} | {diff:+,} "
                          f"({100 * diff / int(a['instructions']):+.3f}%) |")
+    if per_model and all(len(diffs) == 1 for diffs in per_model.values()):
+        spread = sorted(abs(next(iter(d))) for d in per_model.values())
+        lines += ["", f"Each model's difference is the same for both kernel sets ({spread[0]:,} "
+                  f"to {spread[-1]:,} instructions): the kernels execute identically on the two "
+                  "boards; the difference is the cost of reading each board's clock (hal::Ticks: "
+                  "twice around the inference and twice per op for the on-device profile)."]
     return lines
 
 
