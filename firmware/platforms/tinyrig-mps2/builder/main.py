@@ -1,16 +1,15 @@
-"""SCons builder of the tinyrig-mps2 platform: arm-none-eabi-gcc from PATH, newlib-nano.
+"""SCons builder of the tinyrig-mps2 platform, for
+the Arm MPS2 boards QEMU emulates (an385/an386/an500).
 
-The CPU comes from the board (``build.cpu``, ``build.fpu``, ``build.float_abi``); the linker
-script and startup code belong to the firmware (``board_build.ldscript``).
+Everything is the shared Cortex-M builder's (firmware/platforms/cortex_m_builder.py): the CPU
+comes from the board JSON, the memory map from the environment's board facts, the linker script
+and startup code from the firmware (``board_build.ldscript``, firmware/src/hal/).
 """
 
 import os
 
-from SCons.Script import Default, DefaultEnvironment
+from SCons.Script import DefaultEnvironment
 
 env = DefaultEnvironment()
-env.SConscript(os.path.join(env.subst("$PROJECT_DIR"), "firmware", "scripts",
-                            "tinyrig_arm_gcc.py"), exports="env")
-
-program = env.BuildProgram()
-Default([program])
+env.SConscript(os.path.join(env.subst("$PROJECT_DIR"), "firmware", "platforms",
+                            "cortex_m_builder.py"), exports="env")

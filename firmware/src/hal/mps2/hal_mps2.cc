@@ -1,50 +1,34 @@
 // MPS2 HAL: CMSDK UART0 with interrupt-driven RX into a ring buffer, SysTick time base,
-// WFI when idle, SYSRESETREQ for RESET.
+// WFI when idle. Boot reason and RESET: hal/cortex_m/system.cc.
 #include <cstddef>
 #include <cstdint>
 
+#include "hal/cortex_m/interrupts.h"
+#include "hal/cortex_m/rx_ring.h"
+#include "hal/cortex_m/system.h"
 #include "hal/hal.h"
 #include "hal/mps2/mps2_registers.h"
 
-#ifndef TINYRIG_BOARD_NAME
-#error "TINYRIG_BOARD_NAME is set by firmware/scripts/tinyrig_build.py"
-#endif
-
 using tinyrig::mps2::Register;
 namespace regs = tinyrig::mps2;
+using tinyrig::cortex_m::DisableInterrupts;
+using tinyrig::cortex_m::EnableInterrupts;
 
 namespace {
 
-constexpr size_t kRxRingSize = 4096;  // power of two; holds 4 frames of 1 KiB in flight
-static_assert((kRxRingSize & (kRxRingSize - 1)) == 0, "ring size must be a power of two");
-
-uint8_t g_rx_ring[kRxRingSize];
-volatile uint32_t g_rx_head = 0;      // written by the RX interrupt
-volatile uint32_t g_rx_tail = 0;      // written by the main loop
-volatile bool g_rx_paused = false;    // ring was full: RX interrupt off, QEMU back-pressures
+// Power of two; holds 4 frames of 1 KiB in flight.
+tinyrig::cortex_m::RxRing<4096> g_rx;
+// WaitForEvent tests these for "nothing received" (masked check-then-sleep).
+const volatile uint32_t& g_rx_head = g_rx.head();
+const volatile uint32_t& g_rx_tail = g_rx.tail();
 volatile uint32_t g_systick_wraps = 0;
-
-constexpr uint32_t kSoftwareResetMarker = 0x7E5E7B0Du;
-__attribute__((section(".noinit"))) uint32_t g_reset_marker;
-tinyrig::hal::BootReason g_boot_reason = tinyrig::hal::BootReason::kPowerOn;
-
-inline void DisableInterrupts() { __asm volatile("cpsid i" ::: "memory"); }
-inline void EnableInterrupts() { __asm volatile("cpsie i" ::: "memory"); }
-
-bool RingFull() { return g_rx_head - g_rx_tail >= kRxRingSize; }
 
 // Moves bytes from the UART's one-byte RX register into the ring. Interrupts must be masked
 // or this must run in the RX handler.
 void DrainRxRegister() {
-  while (Register(regs::kUartState) & regs::kUartStateRxFull) {
-    if (RingFull()) {
-      Register(regs::kUartCtrl) &= ~regs::kUartCtrlRxInterruptEnable;
-      g_rx_paused = true;
-      return;
-    }
-    g_rx_ring[g_rx_head % kRxRingSize] = static_cast<uint8_t>(Register(regs::kUartData));
-    g_rx_head = g_rx_head + 1;
-  }
+  g_rx.Fill([] { return (Register(regs::kUartState) & regs::kUartStateRxFull) != 0; },
+            [] { return static_cast<uint8_t>(Register(regs::kUartData)); },
+            [] { Register(regs::kUartCtrl) &= ~regs::kUartCtrlRxInterruptEnable; });
 }
 
 }  // namespace
@@ -60,9 +44,7 @@ namespace tinyrig {
 namespace hal {
 
 bool Init() {
-  g_boot_reason =
-      g_reset_marker == kSoftwareResetMarker ? BootReason::kSoftwareReset : BootReason::kPowerOn;
-  g_reset_marker = 0;
+  cortex_m::RecordBootReason(false);  // the MPS2 FPGA has no watchdog tinyrig would see
 
   Register(regs::kSysTickLoad) = regs::kSysTickMax;
   Register(regs::kSysTickValue) = 0;
@@ -72,12 +54,10 @@ bool Init() {
   Register(regs::kUartBaudDiv) = regs::kSystemClockHz / 115200u;
   Register(regs::kUartCtrl) =
       regs::kUartCtrlTxEnable | regs::kUartCtrlRxEnable | regs::kUartCtrlRxInterruptEnable;
-  Register(regs::kNvicIser0) = 1u << regs::kUart0RxIrq;
+  cortex_m::NvicEnable(regs::kUart0RxIrq);
   EnableInterrupts();
   return true;
 }
-
-BootReason GetBootReason() { return g_boot_reason; }
 
 void UartWrite(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < size; ++i) {
@@ -101,20 +81,10 @@ void UartFlush() {
 }
 
 size_t UartRead(uint8_t* buffer, size_t capacity) {
-  size_t count = 0;
-  while (count < capacity && g_rx_tail != g_rx_head) {
-    buffer[count++] = g_rx_ring[g_rx_tail % kRxRingSize];
-    g_rx_tail = g_rx_tail + 1;
-  }
-  if (g_rx_paused && !RingFull()) {
-    // A byte that arrived while the interrupt was off raised no interrupt: fetch it here.
-    DisableInterrupts();
-    g_rx_paused = false;
+  return g_rx.Read(buffer, capacity, [] {
     Register(regs::kUartCtrl) |= regs::kUartCtrlRxInterruptEnable;
     DrainRxRegister();
-    EnableInterrupts();
-  }
-  return count;
+  });
 }
 
 uint64_t Ticks() {
@@ -140,7 +110,6 @@ uint32_t CpuHz() { return regs::kSystemClockHz; }
 // SysTick on the processor clock. Under QEMU without -icount it follows the host's clock, so
 // these are timer ticks, not cycles the core spent.
 TimeUnit TickUnit() { return TimeUnit::TICKS; }
-const char* BoardName() { return TINYRIG_BOARD_NAME; }
 
 void WaitForEvent() {
   // Masked check-then-sleep: an interrupt pending after the check still wakes WFI.
@@ -148,19 +117,6 @@ void WaitForEvent() {
   if (g_rx_tail == g_rx_head) __asm volatile("wfi" ::: "memory");
   EnableInterrupts();
 }
-
-bool ShouldExit() { return false; }
-
-void SystemReset() {
-  g_reset_marker = kSoftwareResetMarker;
-  __asm volatile("dsb" ::: "memory");
-  Register(regs::kScbAircr) = regs::kAircrSysResetRequest;
-  __asm volatile("dsb" ::: "memory");
-  for (;;) {
-  }
-}
-
-void DebugWrite(const char*, size_t) {}
 
 }  // namespace hal
 }  // namespace tinyrig
