@@ -1,15 +1,8 @@
 """SCons builder of the tinyrig-mps2 platform, for
-the Arm MPS2 boards QEMU emulates (an385/an386/an500).
-
-Everything is the shared Cortex-M builder's (firmware/platforms/cortex_m_builder.py): the CPU
-comes from the board JSON, the memory map from the environment's board facts, the linker script
-and startup code from the firmware (``board_build.ldscript``, firmware/src/hal/).
-"""
-
-import os
+the Arm MPS2 boards QEMU emulates (an385/an386/an500):
+all of it is the shared Cortex-M builder, firmware/platforms/cortex_m_builder.py."""
 
 from SCons.Script import DefaultEnvironment
 
 env = DefaultEnvironment()
-env.SConscript(os.path.join(env.subst("$PROJECT_DIR"), "firmware", "platforms",
-                            "cortex_m_builder.py"), exports="env")
+env.SConscript(env.subst("$PROJECT_DIR/firmware/platforms/cortex_m_builder.py"), exports="env")

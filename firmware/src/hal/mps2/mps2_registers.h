@@ -8,9 +8,7 @@
 namespace tinyrig {
 namespace mps2 {
 
-// The core registers (Register(), SysTick, NVIC, SCB, DWT) are the same on every Cortex-M; a
-// using-directive lets HAL code name them as regs::k... beside this chip's peripherals.
-using namespace cortex_m;  // NOLINT(google-build-using-namespace)
+using namespace cortex_m;  // Register() and the core registers, as regs::k... here too
 
 // CMSDK APB UART0 (QEMU "cmsdk-apb-uart"), RX interrupt = IRQ 0.
 constexpr uintptr_t kUart0Base = 0x40004000u;

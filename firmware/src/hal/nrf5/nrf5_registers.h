@@ -10,9 +10,7 @@
 namespace tinyrig {
 namespace nrf5 {
 
-// The core registers (Register(), SysTick, NVIC, SCB, DWT) are the same on every Cortex-M; a
-// using-directive lets HAL code name them as regs::k... beside this chip's peripherals.
-using namespace cortex_m;  // NOLINT(google-build-using-namespace)
+using namespace cortex_m;  // Register() and the core registers, as regs::k... here too
 
 constexpr uintptr_t kUartBase = 0x40002000u;
 constexpr uintptr_t kUartStartRx = kUartBase + 0x000;

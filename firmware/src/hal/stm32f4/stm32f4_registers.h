@@ -9,9 +9,7 @@
 namespace tinyrig {
 namespace stm32f4 {
 
-// The core registers (Register(), SysTick, NVIC, SCB, DWT) are the same on every Cortex-M; a
-// using-directive lets HAL code name them as regs::k... beside this chip's peripherals.
-using namespace cortex_m;  // NOLINT(google-build-using-namespace)
+using namespace cortex_m;  // Register() and the core registers, as regs::k... here too
 
 // Reset and clock control.
 constexpr uintptr_t kRccBase = 0x40023800u;
