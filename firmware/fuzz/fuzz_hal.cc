@@ -36,6 +36,7 @@ uint32_t CpuHz() { return 0; }
 TimeUnit TickUnit() { return TimeUnit::TICKS; }
 const char* BoardName() { return "fuzz"; }
 void WaitForEvent() {}
+void Nap() {}
 bool ShouldExit() { return false; }
 // An abort() outside a guard resets the device: here that is a crash to report.
 void SystemReset() { __builtin_trap(); }

@@ -78,21 +78,6 @@ class BufferSink final : public tinyrig::ByteSink {
 
 uint8_t g_wire[1 << 17];
 
-// ARENA_LIMIT near what the loaded model needs makes TFLM itself misbehave: this fuzzer found
-// FULLY_CONNECTED's Prepare reading a clobbered TfLiteTensor (1.7-1.8 KiB for the seed model)
-// and ParseFullyConnected placing its options on a null allocation at 884 bytes (inputs in
-// firmware/fuzz/open/). That is why ARENA_LIMIT exists only in emulated runner firmware and
-// on-device bisection counts a dead board as "too small". Until the runner bounds those
-// allocations, only limits below 256 bytes are fuzzed: the path that refuses an arena too small
-// for TFLM's own objects before TFLM runs (regressions/protocol/arena-limit-smaller-than-
-// allocator). The 884-byte input shows the guard for TFLM's objects is not enough.
-bool SkipArenaLimit(uint8_t type, const uint8_t* payload, size_t length) {
-  if (type != static_cast<uint8_t>(tinyrig::MessageType::kArenaLimit) || length < 4) return false;
-  const uint32_t limit = static_cast<uint32_t>(payload[0]) | (payload[1] << 8) |
-                         (payload[2] << 16) | (static_cast<uint32_t>(payload[3]) << 24);
-  return limit >= 256;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -127,10 +112,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       position += 3;
       if (length > size - position) length = size - position;
       if (type == static_cast<uint8_t>(tinyrig::MessageType::kLinkTest)) g_check_output = false;
-      if (SkipArenaLimit(type, data + position, length)) {
-        position += length;
-        continue;
-      }
       BufferSink frame(g_wire, sizeof(g_wire));
       tinyrig::WriteFrame(frame, type, seq++, data + position, length);
       const bool twice = (data[0] & 2) != 0 && g_check_output;  // not during a raw echo

@@ -56,10 +56,10 @@ def test_emulated_devices_return_exactly_what_sim_returns(
     report = json.loads(result.stdout)
     assert [s["outputs"] for s in report["samples"]] == sim_outputs
     assert all(s["reference"] == s["outputs"] for s in report["samples"])
-    # Every time comes with its unit (never "cycles" under an emulator): ns on native, SysTick
-    # ticks on the MPS2, instructions on the F405 (-icount), TIMER0 ticks on the micro:bit.
-    unit = {"native": "ns", "qemu": "ticks", "qemu:netduinoplus2": "instructions",
-            "qemu:microbit": "ticks"}[device]
+    # Every time comes with its unit (never "cycles" under an emulator): ns on native,
+    # instructions on the MPS2, the F405 and the micro:bit (-icount).
+    unit = {"native": "ns", "qemu": "instructions", "qemu:netduinoplus2": "instructions",
+            "qemu:microbit": "instructions"}[device]
     assert report["tick_unit"] == unit
     assert report["info"]["tick_unit"] == unit.upper()
 

@@ -126,7 +126,7 @@ def test_invoke_time_is_64_bit_and_has_a_unit(board: EmulatedBoard) -> None:
         client = DeviceClient(transport)
         info = client.connect(timeout=15)
         assert Feature.TEST_HOOKS in info.features
-        expected_unit = TimeUnit.NS if board.name.startswith("native") else TimeUnit.TICKS
+        expected_unit = TimeUnit.NS if board.name.startswith("native") else TimeUnit.INSTRUCTIONS
         assert info.tick_unit == expected_unit
         _upload(client, WIDE)
         client.set_invoke_delay(4400)

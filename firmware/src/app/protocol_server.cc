@@ -248,8 +248,7 @@ Status ProtocolServer::RunInvoke(ByteWriter& reply) {
   if (invoke_delay_ms_ != 0) {  // INVOKE_DELAY: a slow model, on purpose (emulators only)
     const uint64_t start = hal::Ticks();
     const uint64_t wait = static_cast<uint64_t>(hal::TickHz()) * invoke_delay_ms_ / 1000u;
-    while (hal::Ticks() - start < wait) {
-    }
+    while (hal::Ticks() - start < wait) hal::Nap();
     delay_ticks = hal::Ticks() - start;
   }
   InvokeResult result = runner_.Invoke();

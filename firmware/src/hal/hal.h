@@ -38,6 +38,9 @@ const char* BoardName();
 
 // Sleeps until something may have happened (a byte arrived, a timer, a signal).
 void WaitForEvent();
+// Sleeps a moment even with received bytes waiting: for deliberate delays (the INVOKE_DELAY
+// test hook), which must not busy-run instructions (under QEMU -icount they are the clock).
+void Nap();
 // True when the process was asked to stop (native SIGTERM); always false on a board.
 bool ShouldExit();
 // Resets the device; does not return. Native re-executes itself on the same pty.

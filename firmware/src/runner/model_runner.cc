@@ -7,6 +7,7 @@
 
 #include "hal/hal.h"
 #include "runner/abort_guard.h"
+#include "runner/arena_guard.h"
 #include "runner/kernel_guards.h"
 #include "tensorflow/lite/micro/arena_allocator/single_arena_buffer_allocator.h"
 #include "tensorflow/lite/micro/memory_planner/greedy_memory_planner.h"
@@ -55,9 +56,11 @@ TfLiteStatus RegisterRunnerOps(RunnerOpResolver& resolver) {
 }
 #endif
 
-// TFLM places its allocator, its memory planner and their arena allocator at the tail of the
-// arena without checking that they fit (placement new on nullptr, found by the protocol fuzzer
-// through ARENA_LIMIT). An arena smaller than this is refused before TFLM sees it.
+// TFLM's allocator, its memory planner and their arena allocator sit at the tail of the arena
+// (TFLM's own Create() placed them there without checking that they fit: placement new on
+// nullptr, found by the protocol fuzzer through ARENA_LIMIT; CreateBoundedAllocator checks).
+// An arena smaller than this bound is refused before TFLM sees it, with this size as the bytes
+// needed (host/tinyrig/builder/arena_floor.py records it per platform).
 template <typename T>
 constexpr size_t PlacedSize() {
   return sizeof(T) + alignof(T) - 1;
@@ -119,8 +122,14 @@ void ModelRunner::ObserveLoadMessage(const char* message) {
       std::strstr(message, "Unable to allocate") != nullptr ||
       std::strstr(message, "Too many buffers") != nullptr) {
     saw_allocation_failure_ = true;
-    const uint32_t missing = ParseMissingBytes(message);
-    if (missing != 0) bytes_needed_ = static_cast<uint32_t>(arena_size()) + missing;
+    uint32_t missing = ParseMissingBytes(message);
+    // The planner's scratch is what the arena has left: one more buffer takes this much more.
+    if (missing == 0 && std::strstr(message, "Too many buffers") != nullptr) {
+      missing = static_cast<uint32_t>(tflite::GreedyMemoryPlanner::per_buffer_size());
+    }
+    if (missing != 0 && bytes_needed_ == 0) {
+      bytes_needed_ = static_cast<uint32_t>(arena_size()) + missing;
+    }
   }
 }
 
@@ -214,15 +223,32 @@ void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8
     return;
   }
   loading_ = true;
+  // TFLM's allocator objects in the arena as its own arena constructor places them, over an
+  // arena buffer allocator that ends the load at the first allocation that does not fit
+  // (runner/arena_guard.h: TFLM uses some results unchecked or overlapping).
+  tflite::MicroAllocator* allocator = CreateBoundedAllocator(
+      g_tensor_arena, arena_size(), /*preserve_all_tensors=*/TINYRIG_PRESERVE_TENSORS != 0);
+  if (allocator == nullptr) {  // kSmallestUsableArena above keeps this from happening
+    loading_ = false;
+    bytes_needed_ = static_cast<uint32_t>(kSmallestUsableArena);
+    status_ = Status::ARENA_TOO_SMALL;
+    return;
+  }
   g_interpreter = new (g_interpreter_storage) tflite::MicroInterpreter(
-      model, g_op_resolver, g_tensor_arena, arena_size(),
-      /*resource_variables=*/nullptr, &profiler_,
-      /*preserve_all_tensors=*/TINYRIG_PRESERVE_TENSORS != 0);
+      model, g_op_resolver, allocator, /*resource_variables=*/nullptr, &profiler_);
   GuardedCall call{g_interpreter, kTfLiteError};
-  if (g_interpreter->initialization_status() == kTfLiteOk &&
-      !RunGuarded(AllocateTensorsCall, &call)) {
+  ArmArenaGuard(true);
+  const bool returned = g_interpreter->initialization_status() != kTfLiteOk ||
+                        RunGuarded(AllocateTensorsCall, &call);
+  ArmArenaGuard(false);
+  if (!returned) {
     g_interpreter = nullptr;  // left mid-call: forget it (static storage, nothing to free)
     loading_ = false;
+    if (ArenaBytesMissing() != 0) {  // the arena guard ended the load
+      bytes_needed_ = static_cast<uint32_t>(arena_size()) + ArenaBytesMissing();
+      status_ = Status::ARENA_TOO_SMALL;
+      return;
+    }
     std::strncpy(load_detail_, "TFLM aborted while preparing the model", sizeof(load_detail_) - 1);
     status_ = Status::MODEL_INVALID;
     return;
@@ -231,6 +257,10 @@ void ModelRunner::Load(const uint8_t* model_data, size_t model_size, const uint8
   loading_ = false;
   if (allocated != kTfLiteOk) {
     status_ = saw_allocation_failure_ ? Status::ARENA_TOO_SMALL : Status::MODEL_INVALID;
+    // ARENA_TOO_SMALL always says how much at least: more than this arena.
+    if (status_ == Status::ARENA_TOO_SMALL && bytes_needed_ <= arena_size()) {
+      bytes_needed_ = static_cast<uint32_t>(arena_size()) + 1;
+    }
     return;
   }
   status_ = Status::OK;

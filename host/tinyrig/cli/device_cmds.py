@@ -76,9 +76,13 @@ def _render_run(report: RunReport) -> None:
     if report.compared:
         table.add_column("match")
     timed = any(sample.micros is not None for sample in report.samples)
-    if timed:
+    # Under an instruction-counting emulator the device's µs are virtual (1 ns per
+    # instruction), not a time anyone waited: show the count alone.
+    show_micros = timed and report.tick_unit != "instructions"
+    if show_micros:
         table.add_column("µs", justify="right")
-        table.add_column(report.tick_unit or "ticks", justify="right")
+    if timed:
+        table.add_column(report.tick_unit or "ticks", justify="right", no_wrap=True)
     for i, sample in enumerate(report.samples):
         info = report.info
         row = [str(i), _fmt_all(sample.inputs, info.inputs)]
@@ -88,9 +92,10 @@ def _render_run(report: RunReport) -> None:
         row.append(_fmt_all(sample.outputs, info.outputs))
         if report.compared:
             row.append("[green]bit-exact[/]" if sample.matches else "[bold red]DIFFERS[/]")
-        if timed:
+        if show_micros:
             row.append("" if sample.micros is None else str(sample.micros))
-            row.append("" if sample.ticks is None else str(sample.ticks))
+        if timed:
+            row.append("" if sample.ticks is None else f"{sample.ticks:,}")
         table.add_row(*row)
     console.print(table)
     if report.compared and not report.mismatches:

@@ -205,9 +205,13 @@ def qemu_board(machine: str) -> Board:
                             hint=f"supported: {', '.join(machines)}") from None
 
 
-def launch_qemu(elf: Path, *, machine: str = DEFAULT_QEMU_MACHINE, timeout: float = 15.0
-                ) -> EmulatedBoard:
-    """Boot the Cortex-M image in QEMU with the board's protocol UART on a pty."""
+def launch_qemu(elf: Path, *, machine: str = DEFAULT_QEMU_MACHINE, timeout: float = 15.0,
+                icount: bool | None = None) -> EmulatedBoard:
+    """Boot the Cortex-M image in QEMU with the board's protocol UART on a pty.
+
+    ``icount``: run with ``-icount shift=0`` (instruction-exact timings); by default when the
+    board's timing fact says ``instructions``. Without it the firmware reports timer ticks.
+    """
     if shutil.which("qemu-system-arm") is None:
         raise EmulatorError("qemu-system-arm is not installed",
                             hint=install_hint("qemu"))
@@ -215,5 +219,5 @@ def launch_qemu(elf: Path, *, machine: str = DEFAULT_QEMU_MACHINE, timeout: floa
     if not elf.is_file():
         raise EmulatorError(f"firmware image {elf} does not exist")
     command = qemu_command(elf, machine, uart_index=board.emulator_uart,
-                           icount=board.timing == "instructions")
+                           icount=board.timing == "instructions" if icount is None else icount)
     return _start(f"QEMU {machine}", command, QEMU_UART_LINE, timeout)

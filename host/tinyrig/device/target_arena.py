@@ -120,8 +120,10 @@ def measure_target_arena(model: Path, device_url: str = "qemu", *, margin: int =
                          use_cache: bool = True) -> TargetArenaReport:
     """Boot ``device_url``'s runner firmware, upload ``model`` and bisect its arena there.
 
-    TFLM kernels can crash at sizes just under the minimum; like the host-side search in child
-    processes, a board that dies or stops answering counts as "does not fit" and is rebooted.
+    The runner answers every size with OK or ARENA_TOO_SMALL (firmware/src/runner/arena_guard.h;
+    tests/firmware/test_arena_sweep.py); should a board still die or stop answering, the size
+    counts as "does not fit" and the board is rebooted, like the host-side search in child
+    processes.
     """
     target = build_target(device_url)
     if target is None:

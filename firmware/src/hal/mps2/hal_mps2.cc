@@ -1,5 +1,9 @@
-// MPS2 HAL: CMSDK UART0 with interrupt-driven RX into a ring buffer, SysTick time base,
-// WFI when idle. Boot reason and RESET: hal/cortex_m/system.cc.
+// MPS2 HAL: CMSDK UART0 with interrupt-driven RX into a ring buffer, WFI when idle,
+// boot reason and RESET in hal/cortex_m/system.cc. Time: under QEMU `-icount shift=0` (which tinyrig runs these boards
+// with) exact instruction counts from the vernier in instruction_clock.cc; otherwise the
+// 25 MHz timer's steps, reported as ticks. Init checks which one holds. No interrupt runs
+// while the CPU works: SysTick only wakes WFI, so an inference executes the same
+// instructions every time.
 #include <cstddef>
 #include <cstdint>
 
@@ -7,6 +11,7 @@
 #include "hal/cortex_m/rx_ring.h"
 #include "hal/cortex_m/system.h"
 #include "hal/hal.h"
+#include "hal/mps2/instruction_clock.h"
 #include "hal/mps2/mps2_registers.h"
 
 using tinyrig::mps2::Register;
@@ -21,7 +26,7 @@ tinyrig::cortex_m::RxRing<4096> g_rx;
 // WaitForEvent tests these for "nothing received" (masked check-then-sleep).
 const volatile uint32_t& g_rx_head = g_rx.head();
 const volatile uint32_t& g_rx_tail = g_rx.tail();
-volatile uint32_t g_systick_wraps = 0;
+bool g_counts_instructions = false;  // Init's check of the emulator's clock
 
 // Moves bytes from the UART's one-byte RX register into the ring. Interrupts must be masked
 // or this must run in the RX handler.
@@ -38,7 +43,8 @@ extern "C" void Uart0Rx_Handler() {
   DrainRxRegister();
 }
 
-extern "C" void SysTick_Handler() { g_systick_wraps = g_systick_wraps + 1; }
+// SysTick only ends WFI (at least every 2^24 clocks, so Ticks() sees every timer wrap).
+extern "C" void SysTick_Handler() {}
 
 namespace tinyrig {
 namespace hal {
@@ -47,9 +53,9 @@ bool Init() {
   cortex_m::RecordBootReason(false);  // the MPS2 FPGA has no watchdog tinyrig would see
 
   Register(regs::kSysTickLoad) = regs::kSysTickMax;
-  Register(regs::kSysTickValue) = 0;
-  Register(regs::kSysTickCtrl) =
-      regs::kSysTickEnable | regs::kSysTickInterrupt | regs::kSysTickProcessorClock;
+  Register(regs::kSysTickCtrl) = regs::kSysTickProcessorClock;
+  mps2::StartInstructionTimer();
+  g_counts_instructions = mps2::InstructionClockIsExact();
 
   Register(regs::kUartBaudDiv) = regs::kSystemClockHz / 115200u;
   Register(regs::kUartCtrl) =
@@ -81,6 +87,7 @@ void UartFlush() {
 }
 
 size_t UartRead(uint8_t* buffer, size_t capacity) {
+  // A byte that arrived while the RX interrupt was off raised none: resume drains it.
   return g_rx.Read(buffer, capacity, [] {
     Register(regs::kUartCtrl) |= regs::kUartCtrlRxInterruptEnable;
     DrainRxRegister();
@@ -88,35 +95,41 @@ size_t UartRead(uint8_t* buffer, size_t capacity) {
 }
 
 uint64_t Ticks() {
-  for (;;) {
-    const uint32_t wraps = g_systick_wraps;
-    uint32_t value = Register(regs::kSysTickValue);
-    uint32_t counted = wraps;
-    if (Register(regs::kScbIcsr) & regs::kIcsrPendStSet) {
-      // The counter reloaded but its interrupt has not run yet (or masked): count that wrap
-      // here, and read the value again, surely after the reload. Without this, time could
-      // step back by 2^24 ticks (seen under QEMU: a 4.4 s busy wait ended after 0.6 s).
-      counted = wraps + 1;
-      value = Register(regs::kSysTickValue);
-    }
-    if (wraps == g_systick_wraps) {
-      return (static_cast<uint64_t>(counted) << 24) + (regs::kSysTickMax - value);
-    }
-  }
+  return g_counts_instructions ? mps2::InstructionStamp() : mps2::TimerSteps();
 }
 
-uint32_t TickHz() { return regs::kSystemClockHz; }
+uint32_t TickHz() {
+  // Virtual nanoseconds are instructions under -icount shift=0.
+  return g_counts_instructions ? 1000000000u : regs::kSystemClockHz;
+}
 uint32_t CpuHz() { return regs::kSystemClockHz; }
-// SysTick on the processor clock. Under QEMU without -icount it follows the host's clock, so
-// these are timer ticks, not cycles the core spent.
-TimeUnit TickUnit() { return TimeUnit::TICKS; }
+TimeUnit TickUnit() { return g_counts_instructions ? TimeUnit::INSTRUCTIONS : TimeUnit::TICKS; }
 
-void WaitForEvent() {
-  // Masked check-then-sleep: an interrupt pending after the check still wakes WFI.
+namespace {
+
+// WFI with SysTick armed to end it after `clocks` core clocks at the latest; with
+// `unless_bytes_waiting`, not at all when received bytes wait. Masked check-then-sleep: an
+// interrupt pending after the check still wakes WFI.
+void SleepAtMost(uint32_t clocks, bool unless_bytes_waiting) {
   DisableInterrupts();
-  if (g_rx_tail == g_rx_head) __asm volatile("wfi" ::: "memory");
+  if (!unless_bytes_waiting || g_rx_tail == g_rx_head) {
+    Register(regs::kSysTickLoad) = clocks - 1;
+    Register(regs::kSysTickValue) = 0;
+    Register(regs::kSysTickCtrl) =
+        regs::kSysTickEnable | regs::kSysTickInterrupt | regs::kSysTickProcessorClock;
+    __asm volatile("wfi" ::: "memory");
+    Register(regs::kSysTickCtrl) = regs::kSysTickProcessorClock;
+  }
   EnableInterrupts();
+  (void)mps2::TimerSteps();
 }
+
+}  // namespace
+
+// SysTick ends the sleep at least every 2^24 core clocks, so Ticks() sees every counter wrap.
+void WaitForEvent() { SleepAtMost(regs::kSysTickMax + 1, true); }
+
+void Nap() { SleepAtMost(regs::kSystemClockHz / 1000u, false); }  // 1 ms
 
 }  // namespace hal
 }  // namespace tinyrig

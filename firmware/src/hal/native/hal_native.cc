@@ -130,6 +130,8 @@ void WaitForEvent() {
   poll(&readable, 1, 250);
 }
 
+void Nap() { poll(nullptr, 0, 1); }
+
 bool ShouldExit() {
   // An orphan is re-parented (to init or a subreaper): its host is gone, nobody will talk to it.
   return g_stop_requested != 0 || getppid() != g_parent_pid;

@@ -1,6 +1,9 @@
 // nRF5 HAL (nRF51822 micro:bit under QEMU, nRF52840 Nano 33 BLE): the legacy UART0 at
 // 0x40002000 (both chips) with interrupt-driven RX into a small ring, and a time base chosen by
 // the board's timing fact:
+//   TINYRIG_TIMING_INSTRUCTIONS  exact instruction counts under QEMU -icount shift=0 (the
+//                                micro:bit): TIMER0 at 8 MHz and a vernier (instruction_clock.cc);
+//                                TIMER0's ticks if the boot check finds no -icount
 //   TINYRIG_TIMING_TICKS   TIMER0, 32-bit at 16 MHz (the Cortex-M0 has no cycle counter)
 //   TINYRIG_TIMING_CYCLES  DWT CYCCNT (nRF52840's Cortex-M4F)
 // The pins are board facts too (TINYRIG_UART_TX_PIN / _RX_PIN, platformio.ini build_flags).
@@ -11,10 +14,12 @@
 #include "hal/cortex_m/rx_ring.h"
 #include "hal/cortex_m/system.h"
 #include "hal/hal.h"
+#include "hal/nrf5/instruction_clock.h"
 #include "hal/nrf5/nrf5_registers.h"
 
-#if !defined(TINYRIG_TIMING_CYCLES) && !defined(TINYRIG_TIMING_TICKS)
-#error "set custom_tinyrig_timing = cycles or ticks for this environment (platformio.ini)"
+#if !defined(TINYRIG_TIMING_CYCLES) && !defined(TINYRIG_TIMING_TICKS) && \
+    !defined(TINYRIG_TIMING_INSTRUCTIONS)
+#error "set custom_tinyrig_timing = cycles, ticks or instructions (platformio.ini)"
 #endif
 #if !defined(TINYRIG_CLOCK_HZ) || !defined(TINYRIG_UART_TX_PIN) || !defined(TINYRIG_UART_RX_PIN)
 #error "set custom_tinyrig_clock_hz and -DTINYRIG_UART_TX_PIN/_RX_PIN (platformio.ini)"
@@ -37,8 +42,10 @@ tinyrig::cortex_m::RxRing<TINYRIG_RX_RING_BYTES> g_rx;
 // WaitForEvent tests these for "nothing received" (masked check-then-sleep).
 const volatile uint32_t& g_rx_head = g_rx.head();
 const volatile uint32_t& g_rx_tail = g_rx.tail();
-uint32_t g_tick_high = 0;
+#if !defined(TINYRIG_TIMING_INSTRUCTIONS)
+uint32_t g_tick_high = 0;  // 64-bit extension of the 32-bit counter
 uint32_t g_tick_last = 0;
+#endif
 
 // Moves received bytes into the ring. Interrupts must be masked or this must run in the RX
 // handler.
@@ -55,6 +62,11 @@ void DrainRx() {
   }
 }
 
+#if defined(TINYRIG_TIMING_INSTRUCTIONS)
+bool g_counts_instructions = false;  // Init's check of the emulator's clock
+#endif
+
+#if !defined(TINYRIG_TIMING_INSTRUCTIONS)
 uint32_t Counter() {
 #if defined(TINYRIG_TIMING_TICKS)
   Register(regs::kTimerCapture0) = 1;
@@ -63,6 +75,7 @@ uint32_t Counter() {
   return Register(regs::kDwtCycCnt);
 #endif
 }
+#endif
 
 }  // namespace
 
@@ -88,7 +101,10 @@ bool Init() {
   Register(regs::kUartIntEnSet) = regs::kUartIntRxReady;
   cortex_m::NvicEnable(regs::kUartIrq);
 
-#if defined(TINYRIG_TIMING_TICKS)
+#if defined(TINYRIG_TIMING_INSTRUCTIONS)
+  nrf5::StartInstructionTimer();
+  g_counts_instructions = nrf5::InstructionClockIsExact();
+#elif defined(TINYRIG_TIMING_TICKS)
   Register(regs::kTimerMode) = 0;
   Register(regs::kTimerBitMode) = regs::kTimerBitMode32;
   Register(regs::kTimerPrescaler) = 0;
@@ -120,6 +136,16 @@ size_t UartRead(uint8_t* buffer, size_t capacity) {
   });
 }
 
+#if defined(TINYRIG_TIMING_INSTRUCTIONS)
+uint64_t Ticks() {
+  return g_counts_instructions ? nrf5::InstructionStamp() : nrf5::TimerSteps();
+}
+uint32_t TickHz() {
+  // Virtual nanoseconds are instructions under -icount shift=0.
+  return g_counts_instructions ? 1000000000u : nrf5::kInstructionTimerHz;
+}
+TimeUnit TickUnit() { return g_counts_instructions ? TimeUnit::INSTRUCTIONS : TimeUnit::TICKS; }
+#else
 uint64_t Ticks() {
   const uint32_t primask = SaveAndDisableInterrupts();
   const uint32_t now = Counter();
@@ -130,10 +156,12 @@ uint64_t Ticks() {
   return ticks;
 }
 
+#endif
+
 #if defined(TINYRIG_TIMING_TICKS)
 uint32_t TickHz() { return regs::kTimerHz; }
 TimeUnit TickUnit() { return TimeUnit::TICKS; }
-#else
+#elif defined(TINYRIG_TIMING_CYCLES)
 uint32_t TickHz() { return TINYRIG_CLOCK_HZ; }
 TimeUnit TickUnit() { return TimeUnit::CYCLES; }
 #endif
@@ -143,8 +171,16 @@ void WaitForEvent() {
   DisableInterrupts();
   if (g_rx_tail == g_rx_head) __asm volatile("wfi" ::: "memory");
   EnableInterrupts();
+#if defined(TINYRIG_TIMING_INSTRUCTIONS)
+  (void)nrf5::TimerSteps();  // the cheap read keeps the 64-bit count
+#else
   (void)Ticks();
+#endif
 }
+
+// Nothing wakes WFI here but the UART, so a nap returns at once (the micro:bit does not run
+// under -icount: busy delays cost nothing there).
+void Nap() {}
 
 }  // namespace hal
 }  // namespace tinyrig

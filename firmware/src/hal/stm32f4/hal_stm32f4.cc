@@ -229,11 +229,15 @@ TimeUnit TickUnit() { return TimeUnit::CYCLES; }
 #endif
 uint32_t CpuHz() { return g_core_hz; }
 
-void WaitForEvent() {
-  // Masked check-then-sleep: an interrupt pending after the check still wakes WFI. SysTick
-  // wakes it at least every 2^24 core clocks, so Ticks() sees every counter wrap.
+namespace {
+
+// WFI with SysTick armed to end it after `clocks` core clocks at the latest; with
+// `unless_bytes_waiting`, not at all when received bytes wait. Masked check-then-sleep: an
+// interrupt pending after the check still wakes WFI.
+void SleepAtMost(uint32_t clocks, bool unless_bytes_waiting) {
   DisableInterrupts();
-  if (g_rx_tail == g_rx_head) {
+  if (!unless_bytes_waiting || g_rx_tail == g_rx_head) {
+    Register(regs::kSysTickLoad) = clocks - 1;
     Register(regs::kSysTickValue) = 0;
     Register(regs::kSysTickCtrl) =
         regs::kSysTickEnable | regs::kSysTickInterrupt | regs::kSysTickProcessorClock;
@@ -243,6 +247,13 @@ void WaitForEvent() {
   EnableInterrupts();
   (void)Ticks();
 }
+
+}  // namespace
+
+// SysTick ends the sleep at least every 2^24 core clocks, so Ticks() sees every counter wrap.
+void WaitForEvent() { SleepAtMost(regs::kSysTickMax + 1, true); }
+
+void Nap() { SleepAtMost(g_core_hz / 1000u, false); }  // 1 ms
 
 }  // namespace hal
 }  // namespace tinyrig
