@@ -10,10 +10,13 @@ Sections (``--quick`` runs the first three, in well under a minute):
 - convert:   conversion time (bench/convert_bench.py), against TensorFlow's import time
 - link:      payload vs raw echo throughput per size, native and QEMU (bench/link_bench.py)
 - build:     first and incremental firmware builds (bench/build_bench.py, when present)
-- kernels:   device instructions, reference vs CMSIS-NN kernels (hook: needs kernel selection)
+- kernels:   device instructions per inference, reference vs CMSIS-NN kernels, bit-exactness
+             (bench/kernels_bench.py on its default board; --quick: two models)
 
-Usage: python bench/suite.py [--quick] [--json]   (also: tinyrig bench, make bench)
-Writes bench/results/<section>.json and bench/results/SUMMARY.md (with the command).
+Usage: python bench/suite.py [--quick] [--only kernels,...] [--json]   (also: tinyrig bench)
+Writes bench/results/<section>.json and bench/results/SUMMARY.md (with the command). ``--only``
+runs the sections named (with --quick: their quick form) and keeps the other sections' last
+results in summary.json and SUMMARY.md, each section with the command and time that measured it.
 """
 
 from __future__ import annotations
@@ -202,10 +205,38 @@ def bench_build(quick: bool) -> Section:
     return result
 
 
+# --quick: one conv model and one fully connected model (bench/kernels_results.md has them all).
+QUICK_KERNEL_MODELS = ("digits_int8", "sine_int8")
+
+
 def bench_kernels(quick: bool) -> Section:
-    # Hook: once firmware targets can select reference or CMSIS-NN kernels (helper 'boards'),
-    # count device instructions per invoke for both and report cmsis/reference here.
-    return {"skipped": "needs per-target kernel selection (reference vs CMSIS-NN)"}
+    """bench/kernels_bench.py on its default board: instructions per inference with reference
+    and CMSIS-NN kernels, bit-exactness of each against the host reference."""
+    module = _script("kernels_bench")
+    if module is None:
+        return {"skipped": "bench/kernels_bench.py missing"}
+    try:
+        device = module.default_device()
+    except module.BenchRefusedError as exc:
+        return {"skipped": str(exc)}
+    chosen = [p for p in module.models() if not quick or p.stem in QUICK_KERNEL_MODELS]
+    entry = module.run(device, chosen, quiet=True)
+    rows = []
+    for row in entry["rows"]:
+        ref, nn = row["reference"], row["cmsis-nn"]
+        failed = [r["error"] for r in (ref, nn) if "error" in r]
+        if failed:
+            rows.append({"model": Path(row["model"]).stem, "conv": row["conv"],
+                         "error": "; ".join(failed)})
+            continue
+        rows.append({
+            "model": Path(row["model"]).stem, "conv": row["conv"],
+            "reference": ref["instructions"], "cmsis_nn": nn["instructions"],
+            "reference_vs_cmsis_nn": round(module.ratio(row), 2),
+            "bit_exact_reference": ref["bit_exact"], "bit_exact_cmsis_nn": nn["bit_exact"],
+            "repeat_identical": all(r["instructions"] == r["repeat"] for r in (ref, nn)),
+            "flash_reference": ref["flash"], "flash_cmsis_nn": nn["flash"]})
+    return {"board": entry["target"], "unit": entry["timing"], "models": rows}
 
 
 SECTIONS: dict[str, tuple[Callable[[bool], Section], bool]] = {
@@ -285,24 +316,66 @@ def markdown(results: Section) -> str:
                           b["set_input_65536"], b["get_output_65536"], b["upload"],
                           b["bad_frames"]] for b in s["link"]["boards"]])
         lines.append("")
+    if "kernels" in s and "models" in s["kernels"]:
+        k = s["kernels"]
+        lines += [f"## Kernels: reference vs CMSIS-NN on `{k['board']}`", "",
+                  f"{k['unit'].capitalize()} per inference (exact: the second run gives the same "
+                  "count); bit-exact against the host reference. Every model: "
+                  "bench/kernels_results.md.", ""]
+        lines += _table(["model", "conv", f"{k['unit']} reference", f"{k['unit']} CMSIS-NN",
+                         "reference / CMSIS-NN", "bit-exact ref / CMSIS-NN", "repeat identical"],
+                        [[r["model"], "yes" if r["conv"] else "no", r["error"], "", "", "", ""]
+                         if "error" in r else
+                         [r["model"], "yes" if r["conv"] else "no", r["reference"],
+                          r["cmsis_nn"], f"{r['reference_vs_cmsis_nn']:.2f}x",
+                          f"{r['bit_exact_reference']} / {r['bit_exact_cmsis_nn']}",
+                          r["repeat_identical"]] for r in k["models"]])
+        lines.append("")
+    runs = results.get("runs", {})
+    apart = [f"- {name}: `{run['command']}`, {run['when']}" for name, run in runs.items()
+             if name in s and run["command"] != results["command"]]
+    if apart:
+        lines += ["## Sections measured by another command", "", *apart, ""]
     skipped = [f"- {name}: {sec['skipped']}" for name, sec in s.items() if "skipped" in sec]
     if skipped:
         lines += ["## Not measured in this run", "", *skipped, ""]
     return "\n".join(lines)
 
 
+class UnknownSectionError(ValueError):
+    """``only`` names a section the suite does not have."""
+
+
 def run_suite(*, quick: bool = False, out_dir: Path | None = None,
               command: str = "python bench/suite.py",
-              progress: Callable[[str], None] | None = None) -> Section:
-    """Run the sections, write ``out_dir``/<section>.json and SUMMARY.md, return everything."""
+              progress: Callable[[str], None] | None = None,
+              only: list[str] | None = None) -> Section:
+    """Run the sections, write ``out_dir``/<section>.json and SUMMARY.md, return everything.
+
+    ``only``: run just these sections (``quick`` then picks their quick form, not which run)
+    and keep the other sections of the last summary.json in ``out_dir``."""
+    unknown = sorted(set(only or ()) - set(SECTIONS))
+    if unknown:
+        raise UnknownSectionError(f"unknown section(s) {', '.join(unknown)}; the suite has "
+                                  f"{', '.join(SECTIONS)}")
     out = out_dir if out_dir is not None else REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
+    when = time.strftime("%Y-%m-%d %H:%M:%S")
     results: Section = {
-        "command": command, "quick": quick, "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": command, "quick": quick, "when": when,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
-                   f"{platform.python_version()}", "sections": {}, "seconds": {}}
+                   f"{platform.python_version()}", "sections": {}, "seconds": {}, "runs": {}}
+    previous = out / "summary.json"
+    if only and previous.is_file():
+        kept = json.loads(previous.read_text())
+        results = kept | {"sections": kept.get("sections", {}),
+                          "seconds": kept.get("seconds", {}), "runs": kept.get("runs", {})}
+        for name in results["sections"]:
+            results["runs"].setdefault(name, {"command": kept["command"], "when": kept["when"]})
     for name, (function, in_quick) in SECTIONS.items():
-        if quick and not in_quick:
+        if only and name not in only:
+            continue
+        if not only and quick and not in_quick:
             continue
         if progress is not None:
             progress(name)
@@ -310,6 +383,7 @@ def run_suite(*, quick: bool = False, out_dir: Path | None = None,
         section = function(quick)
         results["sections"][name] = section
         results["seconds"][name] = round(time.perf_counter() - began, 2)
+        results["runs"][name] = {"command": command, "when": when}
         (out / f"{name}.json").write_text(json.dumps(section, indent=1) + "\n")
     (out / "summary.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "SUMMARY.md").write_text(markdown(results))
@@ -321,10 +395,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--only", default="", help="comma-separated sections to run")
     args = parser.parse_args()
-    command = "python bench/suite.py" + (" --quick" if args.quick else "")
-    results = run_suite(quick=args.quick, out_dir=args.out, command=command,
-                        progress=lambda name: print(f"bench: {name}", file=sys.stderr))
+    only = [name for name in args.only.split(",") if name]
+    command = ("python bench/suite.py" + (" --quick" if args.quick else "")
+               + (f" --only {','.join(only)}" if only else ""))
+    try:
+        results = run_suite(quick=args.quick, out_dir=args.out, command=command, only=only,
+                            progress=lambda name: print(f"bench: {name}", file=sys.stderr))
+    except UnknownSectionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(json.dumps(results, indent=1) if args.json else markdown(results))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, hello_world_model, missing_tool_reason
+from tinyrig.boards import board
+from tinyrig.builder.firmware import default_kernel_set
+from tinyrig.protocol import KernelSet
 
 HELLO_INPUTS = np.array([-96, -63, -34, 0], dtype=np.int8)
 
@@ -62,6 +66,22 @@ def test_emulated_devices_return_exactly_what_sim_returns(
             "qemu:microbit": "instructions"}[device]
     assert report["tick_unit"] == unit
     assert report["info"]["tick_unit"] == unit.upper()
+    # The image reports the kernels it was built with: the target's default set.
+    kernels = default_kernel_set(board(target))
+    assert report["info"]["kernels"] == KernelSet[kernels.upper().replace("-", "_")].name
+
+
+@pytest.mark.parametrize("device,target,kernels", [("native", "native", "reference"),
+                                                   ("qemu", "qemu-m4", "cmsis-nn")])
+def test_info_table_shows_the_kernel_set(device: str, target: str, kernels: str) -> None:
+    """The same images as above (cached): `tinyrig info` names the kernels built in."""
+    reason = missing_tool_reason(target)
+    if reason:
+        pytest.skip(reason)
+    assert default_kernel_set(board(target)) == kernels
+    result = tinyrig("info", "--device", device, "--model", str(hello_world_model()))
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"│ kernels\s+│ {kernels}\s+│", result.stdout), result.stdout
 
 
 def test_table_output_says_bit_exact(inputs_file: Path) -> None:

@@ -72,6 +72,9 @@ def test_boot_then_hello_info(device: DeviceLink) -> None:
     assert info.model_status == ErrorCode.OK
     assert info.max_payload >= 256
     assert info.tflm == "90b983c"
+    # The kernel set the image was built with (native: reference, qemu-m4: CMSIS-NN).
+    built = hello_world_image("native" if info.board == "native" else "qemu-m4").image
+    assert info.kernels.label == built.kernel_set
     assert info.arena_size == 4096
     assert 0 < info.arena_used <= info.arena_size
     assert info.model_size > 1000

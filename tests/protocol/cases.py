@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tinyrig.protocol import (
+    PROTOCOL_VERSION,
     DeviceInfo,
     DeviceStats,
     ErrorCode,
@@ -13,6 +14,7 @@ from tinyrig.protocol import (
     Hello,
     HelloReply,
     InvokeTiming,
+    KernelSet,
     MessageType,
     ModelBegin,
     ModelChunk,
@@ -27,11 +29,13 @@ from tinyrig.protocol import (
 from tinyrig.protocol.tensor_read import ReadTensor, TensorChunk
 
 INFO = DeviceInfo(
-    protocol_version=2, features=Feature.PROFILE, max_payload=4096, cpu_hz=25_000_000,
-    tick_hz=25_000_000, tick_unit=TimeUnit.TICKS, arena_size=2048, arena_used=1404,
+    protocol_version=PROTOCOL_VERSION, features=Feature.PROFILE, max_payload=4096,
+    cpu_hz=25_000_000, tick_hz=25_000_000, tick_unit=TimeUnit.TICKS, arena_size=2048,
+    arena_used=1404,
     model_size=2704,
     model_crc32=0x1A2B3C4D, model_id=bytes.fromhex("505ee4fa0011aabb"),
     model_status=ErrorCode.OK, firmware="0.1.0", board="mps2-an386", tflm="90b983c",
+    kernels=KernelSet.CMSIS_NN,
     inputs=(TensorSpec(TfLiteType.INT8, (1, 1), 0.02457300014793873, -128, 1),),
     outputs=(TensorSpec(TfLiteType.INT8, (1, 1), 0.008472000248730183, 4, 1),),
 )

@@ -28,7 +28,7 @@ def test_every_golden_case_is_checked() -> None:
 
 
 def test_hello_layout_matches_docs() -> None:
-    # docs/protocol.md §5: header 02 01 0100 0400, nonce 78563412, then CRC, COBS, 00.
+    # docs/protocol.md §5: header 03 01 0100 0400, nonce 78563412, then CRC, COBS, 00.
     frame = golden_frames()["hello"].pack()
-    assert frame[:10].hex() == "02010100040078563412"
+    assert frame[:10].hex() == "03010100040078563412"
     assert GOLDEN["hello"].endswith("00")

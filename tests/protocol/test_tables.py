@@ -1,6 +1,6 @@
 """One fact, one place: the firmware headers are the source of the protocol's tables; the host's
 enums and docs/protocol.md must say exactly the same (message ids and names, which requests
-need a session, error codes, INFO feature bits, time units, protocol version)."""
+need a session, error codes, INFO feature bits, time units, kernel sets, protocol version)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import enum
 import re
 from pathlib import Path
 
+from tinyrig.builder.firmware import KERNEL_SETS
 from tinyrig.protocol import (
     PROTOCOL_VERSION,
     ErrorCode,
     Feature,
+    KernelSet,
     MessageType,
     TimeUnit,
 )
@@ -105,6 +107,15 @@ def test_time_units_match_the_firmware_and_the_doc() -> None:
     assert firmware == _members(TimeUnit)
     doc = {row[1]: int(row[0]) for row in _doc_table(r"^Time units")}
     assert doc == firmware
+
+
+def test_kernel_sets_match_the_firmware_the_doc_and_the_builder() -> None:
+    firmware = _pairs(MESSAGES_H, "TINYRIG_KERNEL_SET_TABLE", "KERNEL_SET")
+    assert firmware == _members(KernelSet)
+    doc = {row[1]: int(row[0]) for row in _doc_table(r"^Kernel sets")}
+    assert doc == firmware
+    # `tinyrig build --kernels` takes exactly the labels INFO reports.
+    assert sorted(k.label for k in KernelSet) == sorted(KERNEL_SETS)
 
 
 def test_protocol_version_matches() -> None:

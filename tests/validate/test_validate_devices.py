@@ -1,5 +1,7 @@
 """``validate`` on the real firmware (native and QEMU runner images): every example model and
-every shared model bit-exact with the host TFLM, reports written."""
+every shared model bit-exact with the host TFLM, reports written. The two images hold the two
+TFLM kernel sets (native: reference, qemu-m4: CMSIS-NN; each says so in INFO), so every model is
+compared with the host reference under both."""
 
 from __future__ import annotations
 
@@ -10,7 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.validate.boards import EXAMPLES, SHARED_MODELS, random_data, runner_device, upload
+from tests.validate.boards import (
+    EXAMPLES,
+    SHARED_MODELS,
+    TARGETS,
+    random_data,
+    runner_device,
+    upload,
+)
+from tinyrig.boards import board
+from tinyrig.builder.firmware import default_kernel_set
 from tinyrig.device.remote import RemoteDevice
 from tinyrig.validate import load_dataset, validate
 from tinyrig.validate.output import load_run
@@ -29,6 +40,11 @@ SAMPLES = {"person_detect.tflite": 2}
 @pytest.fixture(scope="module", params=["native", "qemu"])
 def device(request: pytest.FixtureRequest) -> Iterator[RemoteDevice]:
     with runner_device(str(request.param)) as dev:
+        # The kernel set under test, as the image reports it: reference on native, CMSIS-NN on
+        # qemu-m4 (their targets' defaults).
+        kernels = default_kernel_set(board(TARGETS[str(request.param)]))
+        assert kernels == {"native": "reference", "qemu": "cmsis-nn"}[str(request.param)]
+        assert dev.info().kernels.label == kernels
         yield dev
 
 

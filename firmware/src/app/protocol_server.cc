@@ -504,6 +504,7 @@ void ProtocolServer::WriteInfo(ByteWriter& reply) {
   reply.Str8(TINYRIG_FIRMWARE_VERSION);
   reply.Str8(hal::BoardName());
   reply.Str8(tflm_version_);
+  reply.U8(static_cast<uint8_t>(kKernelSet));
   reply.U8(static_cast<uint8_t>(runner_.input_count()));
   for (size_t i = 0; i < runner_.input_count(); ++i) WriteTensor(reply, *runner_.input(i));
   reply.U8(static_cast<uint8_t>(runner_.output_count()));

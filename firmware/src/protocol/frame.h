@@ -9,7 +9,7 @@
 
 namespace tinyrig {
 
-constexpr uint8_t kProtocolVersion = 2;
+constexpr uint8_t kProtocolVersion = 3;
 constexpr size_t kFrameHeaderSize = 6;
 constexpr size_t kFrameCrcSize = 4;
 constexpr size_t kFrameOverhead = kFrameHeaderSize + kFrameCrcSize;

@@ -1,8 +1,9 @@
-// The message ids, INFO feature bits and time units of the wire protocol (docs/protocol.md
-// §3): the ONE table of each on the device. The host mirrors them as tinyrig.protocol's
-// MessageType, Feature and TimeUnit; tests/protocol/test_tables.py parses this file and fails
-// when the two sides (or the document) disagree. Add a message with one line here and one
-// handler (ProtocolServer::Handle<Name>): the enum, IsRequest and Dispatch are generated.
+// The message ids, INFO feature bits, time units and kernel sets of the wire protocol
+// (docs/protocol.md §3): the ONE table of each on the device. The host mirrors them as
+// tinyrig.protocol's MessageType, Feature, TimeUnit and KernelSet; tests/protocol/test_tables.py
+// parses this file and fails when the two sides (or the document) disagree. Add a message with
+// one line here and one handler (ProtocolServer::Handle<Name>): the enum, IsRequest and Dispatch
+// are generated.
 #pragma once
 
 #include <cstddef>
@@ -86,5 +87,24 @@ enum class TimeUnit : uint8_t {
   TINYRIG_TIME_UNIT_TABLE(TINYRIG_TIME_UNIT_ENUM)
 #undef TINYRIG_TIME_UNIT_ENUM
 };
+
+// KERNEL_SET(NAME, code): the TFLM kernels compiled into the image (INFO `kernels`; chosen by
+// `tinyrig build --kernels`). A CMSIS-NN build defines the macro CMSIS_NN (as TFLM's own
+// makefiles do), so the enumerators are k##NAME: pasting keeps the macro from expanding.
+#define TINYRIG_KERNEL_SET_TABLE(KERNEL_SET) \
+  KERNEL_SET(REFERENCE, 0)                   \
+  KERNEL_SET(CMSIS_NN, 1)
+
+enum class KernelSet : uint8_t {
+#define TINYRIG_KERNEL_SET_ENUM(name, code) k##name = code,
+  TINYRIG_KERNEL_SET_TABLE(TINYRIG_KERNEL_SET_ENUM)
+#undef TINYRIG_KERNEL_SET_ENUM
+};
+
+#if defined(CMSIS_NN)
+constexpr KernelSet kKernelSet = KernelSet::kCMSIS_NN;
+#else
+constexpr KernelSet kKernelSet = KernelSet::kREFERENCE;
+#endif
 
 }  // namespace tinyrig

@@ -35,10 +35,14 @@ def load_suite(path: Path = SUITE) -> Any:
 @handle_errors
 def bench(
     quick: Annotated[bool, typer.Option(
-        "--quick", help="Arena, simulation and toolchain sections only (under a minute).")
+        "--quick", help="Arena, simulation and toolchain sections only (under a minute); "
+        "with --only, the quick form of the sections named.")
     ] = False,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Directory for the results (default: bench/results).")] = None,
+    only: Annotated[str, typer.Option(
+        "--only", help="Comma-separated sections to run (e.g. kernels); the others keep their "
+        "last results.")] = "",
     json: JsonOption = False,
 ) -> None:
     """Run the benchmark suite: ratios against baselines measured in the same run, written to
@@ -50,8 +54,14 @@ def bench(
         except OSError as exc:
             raise BenchError(f"cannot write the results to {out}: {exc.strerror}",
                              hint="give --out a writable directory") from None
-    command = "tinyrig bench" + (" --quick" if quick else "")
+    sections = [name for name in only.split(",") if name]
+    unknown = sorted(set(sections) - set(suite.SECTIONS))
+    if unknown:
+        raise BenchError(f"unknown benchmark section(s): {', '.join(unknown)}",
+                         hint=f"one of: {', '.join(suite.SECTIONS)}")
+    command = ("tinyrig bench" + (" --quick" if quick else "")
+               + (f" --only {','.join(sections)}" if sections else ""))
     with progress("benchmarking", quiet=json) as update:
-        results = suite.run_suite(quick=quick, out_dir=out, command=command,
+        results = suite.run_suite(quick=quick, out_dir=out, command=command, only=sections,
                                   progress=lambda name: update(description=f"bench: {name}"))
     emit(results, json, lambda r: console.print(suite.markdown(r), markup=False))

@@ -151,6 +151,7 @@ def _render_info(info: DeviceInfo, problem: ModelNotLoadedError | None = None) -
     table.add_column()
     for key, value in [
         ("board", info.board), ("firmware", info.firmware), ("TFLM", info.tflm),
+        ("kernels", info.kernels.label),
         ("protocol", f"v{info.protocol_version}"), ("features", str(info.features)),
         ("max payload", f"{info.max_payload} B"), ("CPU clock", f"{info.cpu_hz} Hz"),
         ("time unit", f"{info.tick_unit.label} at {info.tick_hz} Hz"),

@@ -17,6 +17,7 @@ from tinyrig.protocol import (
     DeviceInfo,
     ErrorCode,
     Feature,
+    KernelSet,
     ProfileEntry,
     TensorSpec,
     TfLiteType,
@@ -45,6 +46,7 @@ def model_info(model: Model, *, board: str, arena_size: int, arena_used: int = 0
         model_crc32=zlib.crc32(model.data) & 0xFFFFFFFF,
         model_id=bytes.fromhex(model.sha256)[:8], model_status=ErrorCode.OK,
         firmware=f"tinyrig-sim {__version__}", board="host", tflm=TFLM_COMMIT,
+        kernels=KernelSet.REFERENCE,  # the host TFLM: reference kernels
         inputs=tuple(tensor_spec(t) for t in model.main.input_tensors),
         outputs=tuple(tensor_spec(t) for t in model.main.output_tensors),
     )

@@ -22,7 +22,7 @@ from tinyrig.protocol.errors import (
     ShortFrameError,
 )
 
-PROTOCOL_VERSION: Final = 2
+PROTOCOL_VERSION: Final = 3
 DELIMITER: Final = b"\x00"
 HEADER = struct.Struct("<BBHH")  # version, type, seq, payload length
 CRC = struct.Struct("<I")

@@ -1,6 +1,6 @@
 """Message ids, error codes and typed payloads of the wire protocol (docs/protocol.md §3-4).
 
-The id, error, feature and time-unit tables mirror the firmware's headers
+The id, error, feature, time-unit and kernel-set tables mirror the firmware's headers
 (``firmware/src/protocol/messages.h``, ``status.h``); ``tests/protocol/test_tables.py`` fails
 when they drift.
 
@@ -96,6 +96,18 @@ class TimeUnit(enum.IntEnum):
     def label(self) -> str:
         """Plural noun for tables and JSON ("instructions", "cycles", "ticks", "ns")."""
         return self.name.lower()
+
+
+class KernelSet(enum.IntEnum):
+    """The TFLM kernels compiled into a device's image (INFO ``kernels``)."""
+
+    REFERENCE = 0
+    CMSIS_NN = 1
+
+    @property
+    def label(self) -> str:
+        """The name ``tinyrig build --kernels`` takes ("reference", "cmsis-nn")."""
+        return self.name.lower().replace("_", "-")
 
 
 class TfLiteType(enum.IntEnum):
@@ -258,6 +270,7 @@ class DeviceInfo:
     firmware: str
     board: str
     tflm: str
+    kernels: KernelSet
     inputs: tuple[TensorSpec, ...] = field(default_factory=tuple)
     outputs: tuple[TensorSpec, ...] = field(default_factory=tuple)
 
@@ -272,6 +285,7 @@ class DeviceInfo:
                                self.model_size, self.model_crc32, self.model_id,
                                self.model_status)
         out += _str8(self.firmware) + _str8(self.board) + _str8(self.tflm)
+        out += bytes([self.kernels])
         for specs in (self.inputs, self.outputs):
             out += bytes([len(specs)]) + b"".join(spec.encode() for spec in specs)
         return out
@@ -290,12 +304,17 @@ class DeviceInfo:
         except ValueError:
             raise PayloadError(reader.what, f"unknown tick unit {unit}") from None
         firmware, board, tflm = reader.str8(), reader.str8(), reader.str8()
+        code = reader.number("B")
+        try:
+            kernels = KernelSet(code)
+        except ValueError:
+            raise PayloadError(reader.what, f"unknown kernel set {code}") from None
         inputs = tuple(TensorSpec.read(reader) for _ in range(reader.number("B")))
         outputs = tuple(TensorSpec.read(reader) for _ in range(reader.number("B")))
         return cls(version, Feature(features), max_payload, cpu_hz, tick_hz, tick_unit,
                    arena_size,
                    arena_used, model_size, model_crc, model_id, model_status, firmware, board,
-                   tflm, inputs, outputs)
+                   tflm, kernels, inputs, outputs)
 
     @classmethod
     def decode(cls, payload: bytes) -> DeviceInfo:
