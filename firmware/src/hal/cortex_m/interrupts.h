@@ -16,8 +16,9 @@ inline uint32_t SaveAndDisableInterrupts() {
   __asm volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
   return primask;
 }
+// Branch-free: the instruction clocks (hal/vernier.h) must run the same instructions every time.
 inline void RestoreInterrupts(uint32_t primask) {
-  if ((primask & 1u) == 0) EnableInterrupts();
+  __asm volatile("msr primask, %0" ::"r"(primask) : "memory");
 }
 
 }  // namespace cortex_m

@@ -10,22 +10,19 @@
 #include "hal/cortex_m/interrupts.h"
 #include "hal/cortex_m/rx_ring.h"
 #include "hal/cortex_m/system.h"
+#include "hal/cortex_m/sleep.h"
 #include "hal/hal.h"
 #include "hal/mps2/instruction_clock.h"
 #include "hal/mps2/mps2_registers.h"
 
 using tinyrig::mps2::Register;
 namespace regs = tinyrig::mps2;
-using tinyrig::cortex_m::DisableInterrupts;
 using tinyrig::cortex_m::EnableInterrupts;
 
 namespace {
 
 // Power of two; holds 4 frames of 1 KiB in flight.
 tinyrig::cortex_m::RxRing<4096> g_rx;
-// WaitForEvent tests these for "nothing received" (masked check-then-sleep).
-const volatile uint32_t& g_rx_head = g_rx.head();
-const volatile uint32_t& g_rx_tail = g_rx.tail();
 bool g_counts_instructions = false;  // Init's check of the emulator's clock
 
 // Moves bytes from the UART's one-byte RX register into the ring. Interrupts must be masked
@@ -105,31 +102,12 @@ uint32_t TickHz() {
 uint32_t CpuHz() { return regs::kSystemClockHz; }
 TimeUnit TickUnit() { return g_counts_instructions ? TimeUnit::INSTRUCTIONS : TimeUnit::TICKS; }
 
-namespace {
-
-// WFI with SysTick armed to end it after `clocks` core clocks at the latest; with
-// `unless_bytes_waiting`, not at all when received bytes wait. Masked check-then-sleep: an
-// interrupt pending after the check still wakes WFI.
-void SleepAtMost(uint32_t clocks, bool unless_bytes_waiting) {
-  DisableInterrupts();
-  if (!unless_bytes_waiting || g_rx_tail == g_rx_head) {
-    Register(regs::kSysTickLoad) = clocks - 1;
-    Register(regs::kSysTickValue) = 0;
-    Register(regs::kSysTickCtrl) =
-        regs::kSysTickEnable | regs::kSysTickInterrupt | regs::kSysTickProcessorClock;
-    __asm volatile("wfi" ::: "memory");
-    Register(regs::kSysTickCtrl) = regs::kSysTickProcessorClock;
-  }
-  EnableInterrupts();
+void WaitForEvent() {
+  cortex_m::SleepAtMost(cortex_m::kLongestSleepClocks, [] { return !g_rx.Empty(); });
   (void)mps2::TimerSteps();
 }
 
-}  // namespace
-
-// SysTick ends the sleep at least every 2^24 core clocks, so Ticks() sees every counter wrap.
-void WaitForEvent() { SleepAtMost(regs::kSysTickMax + 1, true); }
-
-void Nap() { SleepAtMost(regs::kSystemClockHz / 1000u, false); }  // 1 ms
+void Nap() { cortex_m::SleepAtMost(regs::kSystemClockHz / 1000u, [] { return false; }); }  // 1 ms
 
 }  // namespace hal
 }  // namespace tinyrig

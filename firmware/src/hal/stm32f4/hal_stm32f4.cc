@@ -12,6 +12,7 @@
 #include "hal/cortex_m/interrupts.h"
 #include "hal/cortex_m/rx_ring.h"
 #include "hal/cortex_m/system.h"
+#include "hal/cortex_m/sleep.h"
 #include "hal/hal.h"
 #include "hal/stm32f4/stm32f4_registers.h"
 
@@ -46,9 +47,6 @@ constexpr uint32_t kBaudRate = 115200;
 
 // Power of two; holds 4 frames of 1 KiB in flight.
 tinyrig::cortex_m::RxRing<4096> g_rx;
-// WaitForEvent tests these for "nothing received" (masked check-then-sleep).
-const volatile uint32_t& g_rx_head = g_rx.head();
-const volatile uint32_t& g_rx_tail = g_rx.tail();
 
 uint32_t g_core_hz = regs::kHsiHz;
 uint32_t g_tick_high = 0;  // 64-bit extension of the 32-bit counter
@@ -229,31 +227,12 @@ TimeUnit TickUnit() { return TimeUnit::CYCLES; }
 #endif
 uint32_t CpuHz() { return g_core_hz; }
 
-namespace {
-
-// WFI with SysTick armed to end it after `clocks` core clocks at the latest; with
-// `unless_bytes_waiting`, not at all when received bytes wait. Masked check-then-sleep: an
-// interrupt pending after the check still wakes WFI.
-void SleepAtMost(uint32_t clocks, bool unless_bytes_waiting) {
-  DisableInterrupts();
-  if (!unless_bytes_waiting || g_rx_tail == g_rx_head) {
-    Register(regs::kSysTickLoad) = clocks - 1;
-    Register(regs::kSysTickValue) = 0;
-    Register(regs::kSysTickCtrl) =
-        regs::kSysTickEnable | regs::kSysTickInterrupt | regs::kSysTickProcessorClock;
-    __asm volatile("wfi" ::: "memory");
-    Register(regs::kSysTickCtrl) = regs::kSysTickProcessorClock;
-  }
-  EnableInterrupts();
+void WaitForEvent() {
+  cortex_m::SleepAtMost(cortex_m::kLongestSleepClocks, [] { return !g_rx.Empty(); });
   (void)Ticks();
 }
 
-}  // namespace
-
-// SysTick ends the sleep at least every 2^24 core clocks, so Ticks() sees every counter wrap.
-void WaitForEvent() { SleepAtMost(regs::kSysTickMax + 1, true); }
-
-void Nap() { SleepAtMost(g_core_hz / 1000u, false); }  // 1 ms
+void Nap() { cortex_m::SleepAtMost(g_core_hz / 1000u, [] { return false; }); }  // 1 ms
 
 }  // namespace hal
 }  // namespace tinyrig
