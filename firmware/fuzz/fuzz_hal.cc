@@ -51,13 +51,3 @@ extern "C" void DebugLog(const char* format, va_list args) {
   if (tinyrig::fuzz::g_runner != nullptr) tinyrig::fuzz::g_runner->ObserveLoadMessage(message);
   if (std::getenv("TINYRIG_FUZZ_DEBUG") != nullptr) std::fprintf(stderr, "%s\n", message);
 }
-
-extern "C" int DebugVsnprintf(char* buffer, size_t buffer_size, const char* format,
-                              va_list args) {
-  return std::vsnprintf(buffer, buffer_size, format, args);
-}
-
-namespace tflite {
-uint32_t ticks_per_second() { return tinyrig::hal::TickHz(); }
-uint32_t GetCurrentTimeTicks() { return static_cast<uint32_t>(tinyrig::hal::Ticks()); }
-}  // namespace tflite

@@ -8,7 +8,6 @@
 #include "hal/hal.h"
 #include "runner/model_runner.h"
 #include "tensorflow/lite/micro/debug_log.h"
-#include "tensorflow/lite/micro/micro_time.h"
 #include "tinyrig_model.h"  // the exported model: TINYRIG_MODEL_DATA, _SIZE, _ID, TFLM version
 
 #ifndef TINYRIG_MODEL_UPLOAD
@@ -41,7 +40,7 @@ constexpr uint8_t kBuiltinModelId[tinyrig::ModelRunner::kModelIdSize] = TINYRIG_
 
 }  // namespace
 
-// TFLM's platform hooks (tensorflow/lite/micro/debug_log.h, micro_time.h).
+// TFLM's log hook (tensorflow/lite/micro/debug_log.h); the others are in app/tflm_platform.cc.
 extern "C" void DebugLog(const char* format, va_list args) {
   static char message[256];
   const int written = std::vsnprintf(message, sizeof(message), format, args);
@@ -59,16 +58,6 @@ extern "C" void DebugLog(const char* format, va_list args) {
   tinyrig::hal::DebugWrite("\n", 1);
   if (g_server_started) g_server.Log(tinyrig::LogLevel::kError, message);
 }
-
-extern "C" int DebugVsnprintf(char* buffer, size_t buffer_size, const char* format,
-                              va_list args) {
-  return std::vsnprintf(buffer, buffer_size, format, args);
-}
-
-namespace tflite {
-uint32_t ticks_per_second() { return tinyrig::hal::TickHz(); }
-uint32_t GetCurrentTimeTicks() { return static_cast<uint32_t>(tinyrig::hal::Ticks()); }
-}  // namespace tflite
 
 int main() {
   namespace hal = tinyrig::hal;

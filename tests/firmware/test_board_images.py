@@ -5,6 +5,7 @@ RAM and a Thumb reset handler in flash."""
 
 from __future__ import annotations
 
+import re
 import struct
 
 import pytest
@@ -13,7 +14,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from tests.firmware.images import hello_world_image
-from tinyrig.boards import MemoryRegion, board
+from tinyrig.boards import MemoryRegion, board, parse_size
 
 pytestmark = pytest.mark.slow
 
@@ -63,3 +64,17 @@ def test_real_board_image_fits_the_chip(target: str) -> None:
         assert reset == handler["st_value"] | 1
     assert image.flash_bytes < facts.flash.size
     assert image.ram_bytes < sum(r.size for r in ram)
+
+
+@pytest.mark.parametrize("target", [*REAL_BOARDS, "qemu-m4", "netduinoplus2", "microbit"])
+def test_generated_memory_map_is_the_board_facts(target: str) -> None:
+    """The MEMORY map the Cortex-M builder wrote for the linker is the board facts, region by
+    region (firmware/platforms/cortex_m_builder.py; no linker script has one of its own)."""
+    facts = board(target)
+    image = hello_world_image(target).image
+    script = (image.elf.parent / "tinyrig_memory.ld").read_text()
+    regions = {name: (int(origin, 0), parse_size(length)) for name, origin, length in
+               re.findall(r"(\w+)\s*\([rwx]+\)\s*:\s*ORIGIN = (\w+), LENGTH = (\w+)", script)}
+    expected = {"FLASH": facts.flash, "RAM": facts.ram, "CCM": facts.ccm}
+    assert regions == {name: (region.origin, region.size)
+                       for name, region in expected.items() if region is not None}

@@ -1,5 +1,6 @@
 // The hardware boundary: a few link-time functions, one implementation per target
-// (hal/native/, hal/mps2/). Everything above this header is target-independent.
+// (hal/native/, hal/mps2/, hal/stm32f4/, hal/nrf5/; what the bare-metal ones share is in
+// hal/cortex_m/). Everything above this header is target-independent.
 #pragma once
 
 #include <cstddef>

@@ -9,19 +9,11 @@
 
 #include <cstdint>
 
+#include "hal/cortex_m/interrupts.h"
+
 namespace tinyrig {
 namespace hal {
 namespace vernier {
-
-inline uint32_t SaveAndDisableInterrupts() {
-  uint32_t primask;
-  __asm volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
-  return primask;
-}
-
-inline void RestoreInterrupts(uint32_t primask) {
-  __asm volatile("msr primask, %0" ::"r"(primask) : "memory");
-}
 
 // A 32-bit count of timer steps extended to 64 bits; sees every wrap if called once per wrap
 // period (the HALs' WaitForEvent does). Interrupts masked by the caller.

@@ -1,6 +1,5 @@
 #include "runner/memory_plan_check.h"
 
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 
@@ -19,14 +18,6 @@ constexpr int64_t kPlanAlignment = 16;                           // MicroArenaBu
 constexpr uint32_t kPlanHeaderWords = 3;                          // version, subgraph, count
 constexpr uoffset_t kMaxWalkSubgraphs = 64;                       // VerifyModel's limit
 constexpr int32_t kAlwaysLive = 0x7fffffff;
-
-Status Reject(ModelCheck* check, const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(check->detail, sizeof(check->detail), format, args);
-  va_end(args);
-  return Status::MODEL_INVALID;
-}
 
 // Per tensor of all subgraphs (global index, TFLM's order) of a planned model: its lifetime in
 // TFLM's allocation scopes, then its arena bytes [begin, end) when placed offline.

@@ -22,14 +22,6 @@ constexpr float kMaxQuantizedScale = 1e10f;
 // The .tflite schema version TFLM reads (TFLITE_SCHEMA_VERSION of micro_interpreter.h).
 constexpr uint32_t kSchemaVersion = 3;
 
-Status Reject(ModelCheck* check, const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(check->detail, sizeof(check->detail), format, args);
-  va_end(args);
-  return Status::MODEL_INVALID;
-}
-
 // The zero points a quantized tensor of `type` can hold; false when the type has no such limit.
 bool ZeroPointRange(tflite::TensorType type, int64_t* low, int64_t* high) {
   switch (type) {
@@ -524,6 +516,14 @@ Status CheckSubgraph(const tflite::Model& model, uoffset_t sg, ModelCheck* check
 }
 
 }  // namespace
+
+Status Reject(ModelCheck* check, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(check->detail, sizeof(check->detail), format, args);
+  va_end(args);
+  return Status::MODEL_INVALID;
+}
 
 Status VerifyModel(const uint8_t* data, size_t size, ModelCheck* check) {
   check->detail[0] = '\0';

@@ -25,6 +25,10 @@ struct ModelCheck {
   char detail[120] = {};
 };
 
+// Writes the printf-style reason into `check->detail` and returns MODEL_INVALID: how the
+// verifier and the memory-plan check (memory_plan_check.h) refuse a model.
+Status Reject(ModelCheck* check, const char* format, ...);
+
 // OK, or MODEL_INVALID with `check->detail` naming the first problem found.
 // `data` must stay 4-byte aligned (the model slot is 16-byte aligned).
 Status VerifyModel(const uint8_t* data, size_t size, ModelCheck* check);

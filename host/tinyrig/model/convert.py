@@ -464,19 +464,21 @@ def _load_tflite(src: Path) -> _Source:
                    tflite=data)
 
 
+def _load_source(src: Path, fmt: SourceFormat) -> _Source:
+    """Any source format; TensorFlow is imported only for Keras files and SavedModels."""
+    if fmt == "tflite":
+        return _load_tflite(src)
+    tf = _import_tensorflow()
+    return _load_saved_model(tf, src) if fmt == "saved_model" else _load_keras(tf, src, fmt)
+
+
 def float_predictor(src: Path) -> tuple[tuple[int, ...], Callable[[np.ndarray], np.ndarray]]:
     """The float reference of a model: its sample shape and a batch ``predict`` (a Keras file, a
     SavedModel or a float ``.tflite``), as conversion validates against it."""
     src = Path(src)
     if not src.exists():
         raise ModelLoadError(f"float model {src} does not exist")
-    fmt = _source_format(src)
-    if fmt == "tflite":
-        source = _load_tflite(src)
-    else:
-        tf = _import_tensorflow()
-        source = (_load_saved_model(tf, src) if fmt == "saved_model"
-                  else _load_keras(tf, src, fmt))
+    source = _load_source(src, _source_format(src))
     if source.predict is None or source.sample_shape is None:
         raise UnsupportedModelError(f"{src} is not a float model (input {source.input_dtype})",
                                     hint="give the float source: .keras, .h5, a SavedModel "
@@ -780,12 +782,7 @@ def convert_model(
     notes: list[str] = []
 
     say("loading model")
-    if fmt == "tflite":
-        source = _load_tflite(src)
-    else:
-        tf = _import_tensorflow()
-        source = (_load_saved_model(tf, src) if fmt == "saved_model"
-                  else _load_keras(tf, src, fmt))
+    source = _load_source(src, fmt)
     assert source.sample_shape is not None
     # Check the validation set before spending time on conversion.
     checks = None if validate is None else _load_validation(Path(validate), source.sample_shape)

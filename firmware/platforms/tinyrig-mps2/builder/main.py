@@ -1,16 +1,8 @@
-"""SCons builder of the tinyrig-mps2 platform: arm-none-eabi-gcc from PATH, newlib-nano.
+"""SCons builder of the tinyrig-mps2 platform, for
+the Arm MPS2 boards QEMU emulates (an385/an386/an500):
+all of it is the shared Cortex-M builder, firmware/platforms/cortex_m_builder.py."""
 
-The CPU comes from the board (``build.cpu``, ``build.fpu``, ``build.float_abi``); the linker
-script and startup code belong to the firmware (``board_build.ldscript``).
-"""
-
-import os
-
-from SCons.Script import Default, DefaultEnvironment
+from SCons.Script import DefaultEnvironment
 
 env = DefaultEnvironment()
-env.SConscript(os.path.join(env.subst("$PROJECT_DIR"), "firmware", "scripts",
-                            "tinyrig_arm_gcc.py"), exports="env")
-
-program = env.BuildProgram()
-Default([program])
+env.SConscript(env.subst("$PROJECT_DIR/firmware/platforms/cortex_m_builder.py"), exports="env")

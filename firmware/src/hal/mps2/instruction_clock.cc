@@ -18,8 +18,8 @@ constexpr uintptr_t kTimerReload = kTimer0Base + 0x08;
 constexpr uint32_t kTimerCtrlEnable = 1u << 0;
 
 hal::vernier::StepCount g_steps;
-using hal::vernier::RestoreInterrupts;
-using hal::vernier::SaveAndDisableInterrupts;
+using cortex_m::RestoreInterrupts;
+using cortex_m::SaveAndDisableInterrupts;
 
 // What the vernier block records; filled by tinyrig_mps2_vernier.
 struct VernierSample {

@@ -10,13 +10,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "hal/cortex_m/interrupts.h"
+#include "hal/cortex_m/rx_ring.h"
+#include "hal/cortex_m/system.h"
 #include "hal/hal.h"
 #include "hal/nrf5/instruction_clock.h"
 #include "hal/nrf5/nrf5_registers.h"
 
-#ifndef TINYRIG_BOARD_NAME
-#error "TINYRIG_BOARD_NAME is set by firmware/scripts/tinyrig_build.py"
-#endif
 #if !defined(TINYRIG_TIMING_CYCLES) && !defined(TINYRIG_TIMING_TICKS) && \
     !defined(TINYRIG_TIMING_INSTRUCTIONS)
 #error "set custom_tinyrig_timing = cycles, ticks or instructions (platformio.ini)"
@@ -30,50 +30,32 @@
 
 using tinyrig::nrf5::Register;
 namespace regs = tinyrig::nrf5;
+using tinyrig::cortex_m::DisableInterrupts;
+using tinyrig::cortex_m::EnableInterrupts;
+using tinyrig::cortex_m::RestoreInterrupts;
+using tinyrig::cortex_m::SaveAndDisableInterrupts;
 
 namespace {
 
 // The ring need not hold whole frames: QEMU's UART back-pressures when it is full.
-constexpr size_t kRxRingSize = TINYRIG_RX_RING_BYTES;
-static_assert((kRxRingSize & (kRxRingSize - 1)) == 0, "ring size must be a power of two");
-
-uint8_t g_rx_ring[kRxRingSize];
-volatile uint32_t g_rx_head = 0;
-volatile uint32_t g_rx_tail = 0;
-volatile bool g_rx_paused = false;
+tinyrig::cortex_m::RxRing<TINYRIG_RX_RING_BYTES> g_rx;
+// WaitForEvent tests these for "nothing received" (masked check-then-sleep).
+const volatile uint32_t& g_rx_head = g_rx.head();
+const volatile uint32_t& g_rx_tail = g_rx.tail();
 #if !defined(TINYRIG_TIMING_INSTRUCTIONS)
 uint32_t g_tick_high = 0;  // 64-bit extension of the 32-bit counter
 uint32_t g_tick_last = 0;
 #endif
 
-constexpr uint32_t kSoftwareResetMarker = 0x7E5E7B0Du;
-__attribute__((section(".noinit"))) uint32_t g_reset_marker;
-tinyrig::hal::BootReason g_boot_reason = tinyrig::hal::BootReason::kPowerOn;
-
-inline void DisableInterrupts() { __asm volatile("cpsid i" ::: "memory"); }
-inline void EnableInterrupts() { __asm volatile("cpsie i" ::: "memory"); }
-inline uint32_t SaveAndDisableInterrupts() {
-  uint32_t primask = 0;
-  __asm volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
-  return primask;
-}
-inline void RestoreInterrupts(uint32_t primask) {
-  if ((primask & 1u) == 0) EnableInterrupts();
-}
-
-bool RingFull() { return g_rx_head - g_rx_tail >= kRxRingSize; }
-
+// Moves received bytes into the ring. Interrupts must be masked or this must run in the RX
+// handler.
 void DrainRx() {
-  while (Register(regs::kUartRxReady)) {
-    if (RingFull()) {
-      Register(regs::kUartIntEnClr) = regs::kUartIntRxReady;
-      g_rx_paused = true;
-      return;
-    }
-    Register(regs::kUartRxReady) = 0;
-    g_rx_ring[g_rx_head % kRxRingSize] = static_cast<uint8_t>(Register(regs::kUartRxd));
-    g_rx_head = g_rx_head + 1;
-  }
+  g_rx.Fill([] { return Register(regs::kUartRxReady) != 0; },
+            [] {
+              Register(regs::kUartRxReady) = 0;
+              return static_cast<uint8_t>(Register(regs::kUartRxd));
+            },
+            [] { Register(regs::kUartIntEnClr) = regs::kUartIntRxReady; });
   if (Register(regs::kUartError)) {
     Register(regs::kUartError) = 0;
     Register(regs::kUartErrorSrc) = Register(regs::kUartErrorSrc);  // write 1s to clear
@@ -105,14 +87,7 @@ namespace hal {
 
 bool Init() {
   const uint32_t reason = Register(regs::kPowerResetReason);
-  if (g_reset_marker == kSoftwareResetMarker) {
-    g_boot_reason = BootReason::kSoftwareReset;
-  } else if (reason & regs::kResetReasonWatchdog) {
-    g_boot_reason = BootReason::kWatchdog;
-  } else {
-    g_boot_reason = BootReason::kPowerOn;
-  }
-  g_reset_marker = 0;
+  cortex_m::RecordBootReason((reason & regs::kResetReasonWatchdog) != 0);
   Register(regs::kPowerResetReason) = reason;  // write 1s to clear
 
   Register(regs::kUartPselTxd) = TINYRIG_UART_TX_PIN;
@@ -124,7 +99,7 @@ bool Init() {
   Register(regs::kUartStartTx) = 1;
   Register(regs::kUartStartRx) = 1;
   Register(regs::kUartIntEnSet) = regs::kUartIntRxReady;
-  Register(regs::kNvicIser0) = 1u << regs::kUartIrq;
+  cortex_m::NvicEnable(regs::kUartIrq);
 
 #if defined(TINYRIG_TIMING_INSTRUCTIONS)
   nrf5::StartInstructionTimer();
@@ -143,8 +118,6 @@ bool Init() {
   return true;
 }
 
-BootReason GetBootReason() { return g_boot_reason; }
-
 void UartWrite(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < size; ++i) {
     Register(regs::kUartTxReady) = 0;
@@ -157,19 +130,10 @@ void UartWrite(const uint8_t* data, size_t size) {
 void UartFlush() {}  // UartWrite returns after TXDRDY: the byte has left
 
 size_t UartRead(uint8_t* buffer, size_t capacity) {
-  size_t count = 0;
-  while (count < capacity && g_rx_tail != g_rx_head) {
-    buffer[count++] = g_rx_ring[g_rx_tail % kRxRingSize];
-    g_rx_tail = g_rx_tail + 1;
-  }
-  if (g_rx_paused && !RingFull()) {
-    DisableInterrupts();
-    g_rx_paused = false;
+  return g_rx.Read(buffer, capacity, [] {
     Register(regs::kUartIntEnSet) = regs::kUartIntRxReady;
     DrainRx();
-    EnableInterrupts();
-  }
-  return count;
+  });
 }
 
 #if defined(TINYRIG_TIMING_INSTRUCTIONS)
@@ -202,7 +166,6 @@ uint32_t TickHz() { return TINYRIG_CLOCK_HZ; }
 TimeUnit TickUnit() { return TimeUnit::CYCLES; }
 #endif
 uint32_t CpuHz() { return TINYRIG_CLOCK_HZ; }
-const char* BoardName() { return TINYRIG_BOARD_NAME; }
 
 void WaitForEvent() {
   DisableInterrupts();
@@ -218,19 +181,6 @@ void WaitForEvent() {
 // Nothing wakes WFI here but the UART, so a nap returns at once (the micro:bit does not run
 // under -icount: busy delays cost nothing there).
 void Nap() {}
-
-bool ShouldExit() { return false; }
-
-void SystemReset() {
-  g_reset_marker = kSoftwareResetMarker;
-  __asm volatile("dsb" ::: "memory");
-  Register(regs::kScbAircr) = regs::kAircrSysResetRequest;
-  __asm volatile("dsb" ::: "memory");
-  for (;;) {
-  }
-}
-
-void DebugWrite(const char*, size_t) {}
 
 }  // namespace hal
 }  // namespace tinyrig

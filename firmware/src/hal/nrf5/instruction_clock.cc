@@ -9,8 +9,8 @@ namespace tinyrig {
 namespace nrf5 {
 namespace {
 
-using hal::vernier::RestoreInterrupts;
-using hal::vernier::SaveAndDisableInterrupts;
+using cortex_m::RestoreInterrupts;
+using cortex_m::SaveAndDisableInterrupts;
 
 // TIMER0 is read through its capture tasks: a write to TASKS_CAPTURE[n] latches the count into
 // CC[n] at that instruction. Four channels take four samples on consecutive instructions.

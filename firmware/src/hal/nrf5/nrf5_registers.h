@@ -1,16 +1,16 @@
-// The few nRF51/nRF52 and Cortex-M registers tinyrig touches, as plain addresses (nRF51 and
+// The few nRF51/nRF52 registers tinyrig touches, as plain addresses (nRF51 and
 // nRF52840 reference manuals: the legacy UART0, TIMER0 and POWER are at the same addresses on
 // both). No vendor headers.
 #pragma once
 
 #include <cstdint>
 
+#include "hal/cortex_m/registers.h"
+
 namespace tinyrig {
 namespace nrf5 {
 
-inline volatile uint32_t& Register(uintptr_t address) {
-  return *reinterpret_cast<volatile uint32_t*>(address);
-}
+using namespace cortex_m;  // Register() and the core registers, as regs::k... here too
 
 constexpr uintptr_t kUartBase = 0x40002000u;
 constexpr uintptr_t kUartStartRx = kUartBase + 0x000;
@@ -56,16 +56,6 @@ constexpr uintptr_t kFicrCodePageSize = 0x10000010u;
 
 constexpr uintptr_t kPowerResetReason = 0x40000400u;
 constexpr uint32_t kResetReasonWatchdog = 1u << 1;
-
-constexpr uintptr_t kNvicIser0 = 0xE000E100u;
-constexpr uintptr_t kScbAircr = 0xE000ED0Cu;
-constexpr uint32_t kAircrSysResetRequest = (0x05FAu << 16) | (1u << 2);
-constexpr uintptr_t kScbCpacr = 0xE000ED88u;
-constexpr uint32_t kCpacrCp10Cp11Full = 0xFu << 20;
-constexpr uintptr_t kDemcr = 0xE000EDFCu;
-constexpr uint32_t kDemcrTraceEnable = 1u << 24;
-constexpr uintptr_t kDwtCtrl = 0xE0001000u;
-constexpr uintptr_t kDwtCycCnt = 0xE0001004u;
 
 }  // namespace nrf5
 }  // namespace tinyrig

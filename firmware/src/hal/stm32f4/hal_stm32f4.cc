@@ -9,12 +9,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "hal/cortex_m/interrupts.h"
+#include "hal/cortex_m/rx_ring.h"
+#include "hal/cortex_m/system.h"
+#include "hal/cortex_m/sleep.h"
 #include "hal/hal.h"
 #include "hal/stm32f4/stm32f4_registers.h"
 
-#ifndef TINYRIG_BOARD_NAME
-#error "TINYRIG_BOARD_NAME is set by firmware/scripts/tinyrig_build.py"
-#endif
 #if !defined(TINYRIG_TIMING_CYCLES) && !defined(TINYRIG_TIMING_INSTRUCTIONS)
 #error "set custom_tinyrig_timing = cycles or instructions for this environment (platformio.ini)"
 #endif
@@ -24,6 +25,10 @@
 
 using tinyrig::stm32f4::Register;
 namespace regs = tinyrig::stm32f4;
+using tinyrig::cortex_m::DisableInterrupts;
+using tinyrig::cortex_m::EnableInterrupts;
+using tinyrig::cortex_m::RestoreInterrupts;
+using tinyrig::cortex_m::SaveAndDisableInterrupts;
 
 namespace {
 
@@ -40,32 +45,12 @@ static_assert(regs::kHsiHz / kPllM * kPllN / kPllP == TINYRIG_CLOCK_HZ,
 constexpr uint32_t kClockWaitLimit = 100000;
 constexpr uint32_t kBaudRate = 115200;
 
-constexpr size_t kRxRingSize = 4096;  // power of two; holds 4 frames of 1 KiB in flight
-static_assert((kRxRingSize & (kRxRingSize - 1)) == 0, "ring size must be a power of two");
-
-uint8_t g_rx_ring[kRxRingSize];
-volatile uint32_t g_rx_head = 0;    // written by the RX interrupt
-volatile uint32_t g_rx_tail = 0;    // written by the main loop
-volatile bool g_rx_paused = false;  // ring was full: RX interrupt off, the sender back-pressures
+// Power of two; holds 4 frames of 1 KiB in flight.
+tinyrig::cortex_m::RxRing<4096> g_rx;
 
 uint32_t g_core_hz = regs::kHsiHz;
 uint32_t g_tick_high = 0;  // 64-bit extension of the 32-bit counter
 uint32_t g_tick_last = 0;
-
-constexpr uint32_t kSoftwareResetMarker = 0x7E5E7B0Du;
-__attribute__((section(".noinit"))) uint32_t g_reset_marker;
-tinyrig::hal::BootReason g_boot_reason = tinyrig::hal::BootReason::kPowerOn;
-
-inline void DisableInterrupts() { __asm volatile("cpsid i" ::: "memory"); }
-inline void EnableInterrupts() { __asm volatile("cpsie i" ::: "memory"); }
-inline uint32_t SaveAndDisableInterrupts() {
-  uint32_t primask = 0;
-  __asm volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
-  return primask;
-}
-inline void RestoreInterrupts(uint32_t primask) {
-  if ((primask & 1u) == 0) EnableInterrupts();
-}
 
 void ReadBack(uintptr_t address) {
   const uint32_t value = Register(address);
@@ -139,7 +124,7 @@ void SetUpUart(uint32_t pclk1) {
   Register(regs::kUsartBrr) = (pclk1 + kBaudRate / 2) / kBaudRate;
   Register(regs::kUsartCr1) = regs::kUsartCr1Enable | regs::kUsartCr1TxEnable |
                               regs::kUsartCr1RxEnable | regs::kUsartCr1RxInterruptEnable;
-  Register(regs::kNvicIser0 + 4 * (regs::kUsart2Irq / 32)) = 1u << (regs::kUsart2Irq % 32);
+  tinyrig::cortex_m::NvicEnable(regs::kUsart2Irq);
 }
 
 void SetUpTimeBase() {
@@ -169,20 +154,16 @@ uint32_t Counter() {
 #endif
 }
 
-bool RingFull() { return g_rx_head - g_rx_tail >= kRxRingSize; }
-
 // Moves received bytes into the ring. Interrupts must be masked or this must run in the RX
 // handler. Reading SR then DR also clears an overrun.
 void DrainRxRegister() {
-  while (Register(regs::kUsartSr) & (regs::kUsartSrRxNotEmpty | regs::kUsartSrOverrun)) {
-    if (RingFull()) {
-      Register(regs::kUsartCr1) &= ~regs::kUsartCr1RxInterruptEnable;
-      g_rx_paused = true;
-      return;
-    }
-    g_rx_ring[g_rx_head % kRxRingSize] = static_cast<uint8_t>(Register(regs::kUsartDr));
-    g_rx_head = g_rx_head + 1;
-  }
+  g_rx.Fill(
+      [] {
+        return (Register(regs::kUsartSr) & (regs::kUsartSrRxNotEmpty | regs::kUsartSrOverrun)) !=
+               0;
+      },
+      [] { return static_cast<uint8_t>(Register(regs::kUsartDr)); },
+      [] { Register(regs::kUsartCr1) &= ~regs::kUsartCr1RxInterruptEnable; });
 }
 
 }  // namespace
@@ -196,14 +177,7 @@ namespace hal {
 
 bool Init() {
   const uint32_t csr = Register(regs::kRccCsr);
-  if (g_reset_marker == kSoftwareResetMarker) {
-    g_boot_reason = BootReason::kSoftwareReset;
-  } else if (csr & regs::kRccCsrWatchdogReset) {
-    g_boot_reason = BootReason::kWatchdog;
-  } else {
-    g_boot_reason = BootReason::kPowerOn;
-  }
-  g_reset_marker = 0;
+  cortex_m::RecordBootReason((csr & regs::kRccCsrWatchdogReset) != 0);
   Register(regs::kRccCsr) = csr | regs::kRccCsrRemoveResetFlags;
 
   SetUpClock();
@@ -213,8 +187,6 @@ bool Init() {
   EnableInterrupts();
   return true;
 }
-
-BootReason GetBootReason() { return g_boot_reason; }
 
 void UartWrite(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < size; ++i) {
@@ -230,19 +202,10 @@ void UartFlush() {
 }
 
 size_t UartRead(uint8_t* buffer, size_t capacity) {
-  size_t count = 0;
-  while (count < capacity && g_rx_tail != g_rx_head) {
-    buffer[count++] = g_rx_ring[g_rx_tail % kRxRingSize];
-    g_rx_tail = g_rx_tail + 1;
-  }
-  if (g_rx_paused && !RingFull()) {
-    DisableInterrupts();
-    g_rx_paused = false;
+  return g_rx.Read(buffer, capacity, [] {
     Register(regs::kUsartCr1) |= regs::kUsartCr1RxInterruptEnable;
     DrainRxRegister();
-    EnableInterrupts();
-  }
-  return count;
+  });
 }
 
 uint64_t Ticks() {
@@ -263,46 +226,13 @@ uint32_t TickHz() { return g_core_hz; }
 TimeUnit TickUnit() { return TimeUnit::CYCLES; }
 #endif
 uint32_t CpuHz() { return g_core_hz; }
-const char* BoardName() { return TINYRIG_BOARD_NAME; }
 
-namespace {
-
-// WFI with SysTick armed to end it after `clocks` core clocks at the latest; with
-// `unless_bytes_waiting`, not at all when received bytes wait. Masked check-then-sleep: an
-// interrupt pending after the check still wakes WFI.
-void SleepAtMost(uint32_t clocks, bool unless_bytes_waiting) {
-  DisableInterrupts();
-  if (!unless_bytes_waiting || g_rx_tail == g_rx_head) {
-    Register(regs::kSysTickLoad) = clocks - 1;
-    Register(regs::kSysTickValue) = 0;
-    Register(regs::kSysTickCtrl) =
-        regs::kSysTickEnable | regs::kSysTickInterrupt | regs::kSysTickProcessorClock;
-    __asm volatile("wfi" ::: "memory");
-    Register(regs::kSysTickCtrl) = regs::kSysTickProcessorClock;
-  }
-  EnableInterrupts();
+void WaitForEvent() {
+  cortex_m::SleepAtMost(cortex_m::kLongestSleepClocks, [] { return !g_rx.Empty(); });
   (void)Ticks();
 }
 
-}  // namespace
-
-// SysTick ends the sleep at least every 2^24 core clocks, so Ticks() sees every counter wrap.
-void WaitForEvent() { SleepAtMost(regs::kSysTickMax + 1, true); }
-
-void Nap() { SleepAtMost(g_core_hz / 1000u, false); }  // 1 ms
-
-bool ShouldExit() { return false; }
-
-void SystemReset() {
-  g_reset_marker = kSoftwareResetMarker;
-  __asm volatile("dsb" ::: "memory");
-  Register(regs::kScbAircr) = regs::kAircrSysResetRequest;
-  __asm volatile("dsb" ::: "memory");
-  for (;;) {
-  }
-}
-
-void DebugWrite(const char*, size_t) {}
+void Nap() { cortex_m::SleepAtMost(g_core_hz / 1000u, [] { return false; }); }  // 1 ms
 
 }  // namespace hal
 }  // namespace tinyrig

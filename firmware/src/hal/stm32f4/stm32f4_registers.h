@@ -1,15 +1,15 @@
-// The few STM32F4 and Cortex-M registers tinyrig touches, as plain addresses (RM0090, RM0383,
+// The few STM32F4 registers tinyrig touches, as plain addresses (RM0090, RM0383,
 // RM0390; the same on F405/F407/F411/F446). No vendor headers.
 #pragma once
 
 #include <cstdint>
 
+#include "hal/cortex_m/registers.h"
+
 namespace tinyrig {
 namespace stm32f4 {
 
-inline volatile uint32_t& Register(uintptr_t address) {
-  return *reinterpret_cast<volatile uint32_t*>(address);
-}
+using namespace cortex_m;  // Register() and the core registers, as regs::k... here too
 
 // Reset and clock control.
 constexpr uintptr_t kRccBase = 0x40023800u;
@@ -78,28 +78,6 @@ constexpr uintptr_t kTim2Cnt = kTim2Base + 0x24;
 constexpr uintptr_t kTim2Psc = kTim2Base + 0x28;
 constexpr uintptr_t kTim2Arr = kTim2Base + 0x2C;
 constexpr unsigned kTim2Irq = 28;
-
-// System control space.
-constexpr uintptr_t kSysTickCtrl = 0xE000E010u;
-constexpr uintptr_t kSysTickLoad = 0xE000E014u;
-constexpr uintptr_t kSysTickValue = 0xE000E018u;
-constexpr uint32_t kSysTickEnable = 1u << 0;
-constexpr uint32_t kSysTickInterrupt = 1u << 1;
-constexpr uint32_t kSysTickProcessorClock = 1u << 2;
-constexpr uint32_t kSysTickMax = 0x00FFFFFFu;
-
-constexpr uintptr_t kNvicIser0 = 0xE000E100u;
-constexpr uintptr_t kScbAircr = 0xE000ED0Cu;
-constexpr uint32_t kAircrSysResetRequest = (0x05FAu << 16) | (1u << 2);
-constexpr uintptr_t kScbCpacr = 0xE000ED88u;
-constexpr uint32_t kCpacrCp10Cp11Full = 0xFu << 20;
-
-// Data watchpoint and trace: the CPU cycle counter of Cortex-M3/M4/M7.
-constexpr uintptr_t kDemcr = 0xE000EDFCu;
-constexpr uint32_t kDemcrTraceEnable = 1u << 24;
-constexpr uintptr_t kDwtCtrl = 0xE0001000u;
-constexpr uintptr_t kDwtCycCnt = 0xE0001004u;
-constexpr uint32_t kDwtCtrlCycCntEnable = 1u << 0;
 
 }  // namespace stm32f4
 }  // namespace tinyrig

@@ -1,9 +1,12 @@
-// Vector table and reset handler for the nRF51 and nRF52 chips (no CMSIS, no vendor startup code).
+// Reset handler, default handlers and the C runtime hooks shared by every bare-metal Cortex-M
+// family (no CMSIS, no vendor startup code, no semihosting). The vector table is per family
+// (hal/<family>/vectors.cc, built with hal/cortex_m/vector_table.h).
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 
-#include "hal/nrf5/nrf5_registers.h"
+#include "hal/cortex_m/registers.h"
+#include "hal/cortex_m/vector_table.h"
 
 extern "C" {
 extern uint32_t __data_load__;
@@ -11,17 +14,9 @@ extern uint32_t __data_start__;
 extern uint32_t __data_end__;
 extern uint32_t __bss_start__;
 extern uint32_t __bss_end__;
-extern uint32_t __stack_top__;
 
 int main();
 void __libc_init_array();
-
-void Reset_Handler();
-void Default_Handler();
-void HardFault_Handler();
-void SysTick_Handler();
-
-void Uart0_IRQHandler();
 
 // newlib hooks when linking with -nostartfiles and without crti/crtn.
 void _init() {}
@@ -39,32 +34,10 @@ void* _sbrk(ptrdiff_t) {
 
 namespace {
 
-using Handler = void (*)();
-// nRF52840 has 48 (IRQ 0..47); the nRF51 uses the first 32.
-constexpr size_t kExternalInterrupts = 48;
-constexpr size_t kSystemHandlers = 15;
-
-struct VectorTable {
-  uint32_t* initial_stack;
-  Handler handlers[kSystemHandlers + kExternalInterrupts];
-};
-
-constexpr VectorTable MakeVectorTable() {
-  VectorTable table{&__stack_top__, {}};
-  for (Handler& handler : table.handlers) handler = Default_Handler;
-  table.handlers[0] = Reset_Handler;      // 1 Reset
-  table.handlers[2] = HardFault_Handler;  // 3 HardFault
-  constexpr size_t kReserved[] = {6, 7, 8, 9, 12};
-  for (size_t reserved : kReserved) table.handlers[reserved] = nullptr;
-  table.handlers[14] = SysTick_Handler;   // 15 SysTick
-  table.handlers[kSystemHandlers + tinyrig::nrf5::kUartIrq] = Uart0_IRQHandler;
-  return table;
-}
-
 __attribute__((noinline)) void EnableFpu() {
 #if defined(__ARM_FP)
-  using tinyrig::nrf5::Register;
-  Register(tinyrig::nrf5::kScbCpacr) |= tinyrig::nrf5::kCpacrCp10Cp11Full;
+  using tinyrig::cortex_m::Register;
+  Register(tinyrig::cortex_m::kScbCpacr) |= tinyrig::cortex_m::kCpacrCp10Cp11Full;
   __asm volatile("dsb\n isb" ::: "memory");
 #endif
 }
@@ -76,8 +49,6 @@ __attribute__((noinline)) void InitializeMemory() {
 }
 
 }  // namespace
-
-__attribute__((section(".isr_vector"), used)) const VectorTable g_vector_table = MakeVectorTable();
 
 extern "C" void Reset_Handler() {
   EnableFpu();  // before any code that may touch a floating-point register
