@@ -321,12 +321,6 @@ def test_link_test_echoes_raw_bytes(runner: Runner) -> None:
 
 
 def test_link_test_returns_after_a_second_of_silence(runner: Runner) -> None:
-    if runner.target == "microbit-runner":
-        # Known, for the timing HAL: under QEMU -icount shift=0 the nRF51's virtual clock stands
-        # still while the core sleeps (no virtual timer deadline to warp to; STATS uptime stays
-        # 0), so the 1 s of silence never elapses and the device keeps echoing. Without -icount
-        # it passes.
-        pytest.skip("qemu:microbit under -icount: virtual time stops while idle")
     client = runner.client
     client.request(MessageType.LINK_TEST, struct.pack("<I", 1000))
     client.transport.write(b"\x00abc")

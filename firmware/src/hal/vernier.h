@@ -42,16 +42,18 @@ __attribute__((noinline)) inline uint64_t TimeLoop(uint64_t (*stamp)(), uint32_t
 // True when `stamp` runs in lock-step with executed instructions: three loop lengths differ
 // by exactly the same count. In real time (QEMU without -icount) the emulator's speed jitters
 // by far more than one instruction.
+// Interrupts are masked throughout: a received byte's interrupt inside a loop would fail it.
 inline bool CountsInstructions(uint64_t (*stamp)()) {
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  const uint32_t primask = cortex_m::SaveAndDisableInterrupts();
+  bool exact = true;
+  for (int attempt = 0; attempt < 2 && exact; ++attempt) {
     const uint64_t short_loop = TimeLoop(stamp, 100);
     const uint64_t middle_loop = TimeLoop(stamp, 200);
     const uint64_t long_loop = TimeLoop(stamp, 300);
-    if (middle_loop <= short_loop || middle_loop - short_loop != long_loop - middle_loop) {
-      return false;
-    }
+    exact = middle_loop > short_loop && middle_loop - short_loop == long_loop - middle_loop;
   }
-  return true;
+  cortex_m::RestoreInterrupts(primask);
+  return exact;
 }
 
 }  // namespace vernier

@@ -13,6 +13,7 @@
 #include "hal/cortex_m/interrupts.h"
 #include "hal/cortex_m/rx_ring.h"
 #include "hal/cortex_m/system.h"
+#include "hal/cortex_m/sleep.h"
 #include "hal/hal.h"
 #include "hal/nrf5/instruction_clock.h"
 #include "hal/nrf5/nrf5_registers.h"
@@ -30,7 +31,6 @@
 
 using tinyrig::nrf5::Register;
 namespace regs = tinyrig::nrf5;
-using tinyrig::cortex_m::DisableInterrupts;
 using tinyrig::cortex_m::EnableInterrupts;
 using tinyrig::cortex_m::RestoreInterrupts;
 using tinyrig::cortex_m::SaveAndDisableInterrupts;
@@ -39,9 +39,6 @@ namespace {
 
 // The ring need not hold whole frames: QEMU's UART back-pressures when it is full.
 tinyrig::cortex_m::RxRing<TINYRIG_RX_RING_BYTES> g_rx;
-// WaitForEvent tests these for "nothing received" (masked check-then-sleep).
-const volatile uint32_t& g_rx_head = g_rx.head();
-const volatile uint32_t& g_rx_tail = g_rx.tail();
 #if !defined(TINYRIG_TIMING_INSTRUCTIONS)
 uint32_t g_tick_high = 0;  // 64-bit extension of the 32-bit counter
 uint32_t g_tick_last = 0;
@@ -167,10 +164,11 @@ TimeUnit TickUnit() { return TimeUnit::CYCLES; }
 #endif
 uint32_t CpuHz() { return TINYRIG_CLOCK_HZ; }
 
+// SysTick ends the sleep at least every 2^24 core clocks (1 s at 16 MHz): the 64-bit tick
+// count sees every timer wrap, and under QEMU -icount the virtual clock has a deadline to run
+// to while the core sleeps (without one it stands still, and so would every timeout).
 void WaitForEvent() {
-  DisableInterrupts();
-  if (g_rx_tail == g_rx_head) __asm volatile("wfi" ::: "memory");
-  EnableInterrupts();
+  cortex_m::SleepAtMost(cortex_m::kLongestSleepClocks, [] { return !g_rx.Empty(); });
 #if defined(TINYRIG_TIMING_INSTRUCTIONS)
   (void)nrf5::TimerSteps();  // the cheap read keeps the 64-bit count
 #else
@@ -178,9 +176,7 @@ void WaitForEvent() {
 #endif
 }
 
-// Nothing wakes WFI here but the UART, so a nap returns at once (the micro:bit does not run
-// under -icount: busy delays cost nothing there).
-void Nap() {}
+void Nap() { cortex_m::SleepAtMost(TINYRIG_CLOCK_HZ / 1000u, [] { return false; }); }  // 1 ms
 
 }  // namespace hal
 }  // namespace tinyrig
