@@ -12,6 +12,11 @@ import pytest
 from tinyrig.boards import board
 from tinyrig.builder.errors import ToolchainMissingError
 from tinyrig.builder.firmware import FirmwareImage, build_firmware
+from tinyrig.device.backends import launch
+from tinyrig.device.client import DeviceClient
+from tinyrig.device.emulators import EmulatedBoard
+from tinyrig.protocol.messages import DeviceInfo
+from tinyrig.transport import SerialTransport
 
 REPO = Path(__file__).resolve().parents[2]
 HELLO_WORLD = REPO.parent / "shared" / "models" / "hello_world_int8.tflite"
@@ -91,3 +96,33 @@ def runner_image(target: str) -> FirmwareImage:
         return build_firmware(target, RUNNER_BUILT_IN, arena_bytes=runner_arena())
     except ToolchainMissingError as exc:
         pytest.skip(f"{exc} ({exc.hint})")
+
+
+@dataclass
+class Runner:
+    """A runner image booted on its emulator, connected."""
+
+    target: str
+    board: EmulatedBoard
+    client: DeviceClient
+    boot_info: DeviceInfo
+
+
+def launch_runner(target: str) -> Runner:
+    """Boot ``target``'s runner image (skips when QEMU is missing) and connect to it; the
+    caller stops ``board``."""
+    from tests.firmware.link import qemu_missing
+
+    if target.startswith("qemu"):
+        reason = qemu_missing()
+        if reason is not None:
+            pytest.skip(reason)
+    image = runner_image(target)
+    emulated = launch(board(target), image.elf)
+    client = DeviceClient(SerialTransport(emulated.uart))
+    try:
+        info = client.connect()
+    except BaseException:
+        emulated.stop()
+        raise
+    return Runner(target, emulated, client, info)

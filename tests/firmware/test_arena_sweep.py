@@ -17,21 +17,14 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.firmware.images import REPO, RUNNER_BUILT_IN, runner_image
-from tests.firmware.link import qemu_missing
-from tinyrig.boards import board as board_facts
-from tinyrig.device.backends import launch
-from tinyrig.device.client import DeviceClient
-from tinyrig.device.emulators import EmulatedBoard
+from tests.firmware.images import REPO, RUNNER_BUILT_IN, Runner, launch_runner
 from tinyrig.device.errors import DeviceRejectedError
 from tinyrig.device.target_arena import ARENA_ALIGNMENT, bisect_arena
 from tinyrig.protocol.messages import ErrorCode
-from tinyrig.transport import SerialTransport
 
 pytestmark = pytest.mark.slow
 
@@ -45,30 +38,15 @@ SWEEP_STEP = int(os.environ.get("TINYRIG_ARENA_SWEEP_STEP", "7"))
 NEAR = 96
 
 
-@dataclass
-class Runner:
-    target: str
-    board: EmulatedBoard
-    client: DeviceClient
-
-
 @pytest.fixture(scope="module", params=[
     pytest.param("native-runner", marks=pytest.mark.native),
     pytest.param("qemu-m4-runner", marks=pytest.mark.qemu)])
 def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
-    target: str = request.param
-    if target.startswith("qemu"):
-        reason = qemu_missing()
-        if reason is not None:
-            pytest.skip(reason)
-    image = runner_image(target)
-    board = launch(board_facts(target), image.elf)
-    client = DeviceClient(SerialTransport(board.uart))
+    running = launch_runner(request.param)
     try:
-        client.connect()
-        yield Runner(target, board, client)
+        yield running
     finally:
-        board.stop()
+        running.board.stop()
 
 
 def _sizes(target: str, minimum: int) -> list[int]:

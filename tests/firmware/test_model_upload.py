@@ -13,7 +13,6 @@ import struct
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,9 @@ import numpy as np
 import pytest
 
 from tests.firmware.crafted_models import CRAFTED, build_all
-from tests.firmware.images import REPO, RUNNER_BUILT_IN, runner_image
-from tests.firmware.link import qemu_missing
+from tests.firmware.images import REPO, RUNNER_BUILT_IN, Runner, launch_runner
 from tests.firmware.tflite_patch import scale_activations, set_operator_input
 from tinyrig.boards import board as board_facts
-from tinyrig.device.backends import launch
-from tinyrig.device.client import DeviceClient
-from tinyrig.device.emulators import EmulatedBoard
 from tinyrig.device.errors import DeviceRejectedError
 from tinyrig.device.open import upload_problems
 from tinyrig.device.sim import SimDevice
@@ -42,7 +37,6 @@ from tinyrig.protocol.messages import (
     ModelChunk,
     TfLiteType,
 )
-from tinyrig.transport import SerialTransport
 
 pytestmark = pytest.mark.slow
 
@@ -59,28 +53,6 @@ _INT_TYPES: dict[TfLiteType, type[np.signedinteger[Any] | np.unsignedinteger[Any
     TfLiteType.INT32: np.int32}
 
 
-@dataclass
-class Runner:
-    target: str
-    board: EmulatedBoard
-    client: DeviceClient
-    boot_info: DeviceInfo
-
-
-def _launch(target: str) -> Runner:
-    if target.startswith("qemu"):
-        reason = qemu_missing()
-        if reason is not None:
-            pytest.skip(reason)
-    image = runner_image(target)
-    board = launch(board_facts(target), image.elf)
-    client = DeviceClient(SerialTransport(board.uart))
-    try:
-        info = client.connect()
-    except BaseException:
-        board.stop()
-        raise
-    return Runner(target, board, client, info)
 
 
 @pytest.fixture(scope="module", params=[
@@ -91,7 +63,7 @@ def _launch(target: str) -> Runner:
     # nRF51822 under QEMU: the model slot in flash (NVMC), the example models' ops only.
     pytest.param("microbit-runner", marks=pytest.mark.qemu)])
 def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
-    device = _launch(request.param)
+    device = launch_runner(request.param)
     yield device
     device.board.stop()
 
