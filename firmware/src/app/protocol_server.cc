@@ -157,7 +157,8 @@ void ProtocolServer::Dispatch(const FrameView& request, uint32_t request_crc) {
   }
   cache_ = ReplyCache{true, type_byte, seq, request.header.payload_length, request_crc, 0, 0};
   if (request.header.version != kProtocolVersion) {
-    SendError(Status::BAD_VERSION, type_byte, seq, kProtocolVersion, "unsupported protocol version");
+    SendError(Status::BAD_VERSION, type_byte, seq, kProtocolVersion,
+              "unsupported protocol version");
     return;
   }
   SessionRule rule = SessionRule::kSession;

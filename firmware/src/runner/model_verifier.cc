@@ -527,7 +527,9 @@ Status Reject(ModelCheck* check, const char* format, ...) {
 
 Status VerifyModel(const uint8_t* data, size_t size, ModelCheck* check) {
   check->detail[0] = '\0';
-  if (data == nullptr || size < 8) return Reject(check, "model is %u bytes", static_cast<unsigned>(size));
+  if (data == nullptr || size < 8) {
+    return Reject(check, "model is %u bytes", static_cast<unsigned>(size));
+  }
   if (size >= FLATBUFFERS_MAX_BUFFER_SIZE) return Reject(check, "model too large");
   flatbuffers::Verifier verifier(data, size);
   if (!tflite::VerifyModelBuffer(verifier)) {

@@ -1,16 +1,16 @@
-// MPS2 HAL: CMSDK UART0 with interrupt-driven RX into a ring buffer, WFI when idle,
-// boot reason and RESET in hal/cortex_m/system.cc. Time: under QEMU `-icount shift=0` (which tinyrig runs these boards
-// with) exact instruction counts from the vernier in instruction_clock.cc; otherwise the
-// 25 MHz timer's steps, reported as ticks. Init checks which one holds. No interrupt runs
-// while the CPU works: SysTick only wakes WFI, so an inference executes the same
-// instructions every time.
+// MPS2 HAL: CMSDK UART0 with interrupt-driven RX into a ring buffer, WFI when idle, boot
+// reason and RESET in hal/cortex_m/system.cc. Time: under QEMU `-icount shift=0` (which
+// tinyrig runs these boards with) exact instruction counts from the vernier in
+// instruction_clock.cc; otherwise the 25 MHz timer's steps, reported as ticks. Init checks
+// which one holds. No interrupt runs while the CPU works: SysTick only wakes WFI, so an
+// inference executes the same instructions every time.
 #include <cstddef>
 #include <cstdint>
 
 #include "hal/cortex_m/interrupts.h"
 #include "hal/cortex_m/rx_ring.h"
-#include "hal/cortex_m/system.h"
 #include "hal/cortex_m/sleep.h"
+#include "hal/cortex_m/system.h"
 #include "hal/hal.h"
 #include "hal/mps2/instruction_clock.h"
 #include "hal/mps2/mps2_registers.h"

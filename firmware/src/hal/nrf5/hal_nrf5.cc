@@ -12,8 +12,8 @@
 
 #include "hal/cortex_m/interrupts.h"
 #include "hal/cortex_m/rx_ring.h"
-#include "hal/cortex_m/system.h"
 #include "hal/cortex_m/sleep.h"
+#include "hal/cortex_m/system.h"
 #include "hal/hal.h"
 #include "hal/nrf5/instruction_clock.h"
 #include "hal/nrf5/nrf5_registers.h"

@@ -11,8 +11,8 @@
 
 #include "hal/cortex_m/interrupts.h"
 #include "hal/cortex_m/rx_ring.h"
-#include "hal/cortex_m/system.h"
 #include "hal/cortex_m/sleep.h"
+#include "hal/cortex_m/system.h"
 #include "hal/hal.h"
 #include "hal/stm32f4/stm32f4_registers.h"
 
